@@ -1,0 +1,1 @@
+"""Reusable building blocks under the trackers: boxes, cropping, windows, penalties."""

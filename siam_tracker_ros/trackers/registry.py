@@ -1,0 +1,84 @@
+"""Build trackers by name from their YAML configs (one file per tracker in config/trackers/).
+
+Each config names a builder `type`; builders are imported only when used, so asking for the OpenCV
+reference tracker does not load torch networks and vice versa. Every call returns a new, independent
+tracker: two trackers (even two of the same name) can run side by side in one process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from siam_tracker_ros.errors import ConfigError, UnknownTrackerError
+from siam_tracker_ros.trackers.base import Tracker
+
+DEFAULT_TRACKER = "nano"
+
+# config `type` -> "module:function" building a Tracker from (config, device, fp16, weights)
+_BUILDERS = {
+    "nanotrack": "siam_tracker_ros.trackers.nanotrack:build",
+    "opencv_nano": "siam_tracker_ros.trackers.opencv_nano:build",
+}
+
+
+def config_dir() -> Path:
+    """Folder of the tracker YAML files: installed package data, else the source tree's config/trackers."""
+    try:
+        installed = Path(str(importlib.resources.files("siam_tracker_ros.tracker_configs")))
+        if installed.is_dir():
+            return installed
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parents[2] / "config" / "trackers"
+
+
+def available_trackers() -> list[str]:
+    return sorted(p.stem for p in config_dir().glob("*.yaml"))
+
+
+def load_config(name: str) -> dict[str, Any]:
+    path = config_dir() / f"{name}.yaml"
+    if not path.is_file():
+        raise UnknownTrackerError(
+            f"unknown tracker {name!r}; available trackers: {', '.join(available_trackers())}"
+        )
+    with open(path) as fh:
+        config = yaml.safe_load(fh)
+    if not isinstance(config, dict) or config.get("type") not in _BUILDERS:
+        raise ConfigError(f"{path}: 'type' must be one of {sorted(_BUILDERS)}")
+    config.setdefault("name", name)
+    return config
+
+
+def resolve_device(device: str | None, fp16: bool = False) -> str:
+    """'auto'/None -> cuda when available, else cpu; a cuda request without CUDA is an error."""
+    import torch
+
+    if device in (None, "", "auto"):
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} requested but CUDA is not available here; use device 'cpu'")
+    if not (device == "cpu" or device.startswith("cuda")):
+        raise ConfigError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}")
+    if fp16 and not device.startswith("cuda"):
+        raise ConfigError("fp16 needs a CUDA device; drop fp16 or use device 'cuda'")
+    return device
+
+
+def build_tracker(name: str = DEFAULT_TRACKER, device: str | None = None, fp16: bool = False,
+                  weights: str | None = None, overrides: dict[str, Any] | None = None) -> Tracker:
+    """A new tracker `name` on `device` ('auto', 'cpu', 'cuda'); `weights` overrides the config's file.
+
+    `overrides` are merged into the config's `tracking` section (for experiments and ROS parameters).
+    """
+    config = load_config(name)
+    if overrides:
+        config["tracking"] = {**config.get("tracking", {}), **overrides}
+    module_name, func_name = _BUILDERS[config["type"]].split(":")
+    builder = getattr(importlib.import_module(module_name), func_name)
+    return builder(config, device=device, fp16=fp16, weights=weights)
