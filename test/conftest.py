@@ -1,0 +1,22 @@
+"""Shared test fixtures."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """The shared data/weights folder: $SIAM_TRACKER_SHARED, else <repo>/../shared.
+
+    Skipped where it is absent on a developer machine; a failure under CI=true, where it must be present.
+    """
+    default = Path(__file__).resolve().parents[1].parent / "shared"
+    path = Path(os.environ.get("SIAM_TRACKER_SHARED") or default)
+    if not path.is_dir():
+        reason = f"shared folder {path} not found; set SIAM_TRACKER_SHARED to its location"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
