@@ -16,6 +16,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from siam_tracker_ros.networks.inference import TracedNetwork
 from siam_tracker_ros.networks.nanotrack import NanoTrackNet, load_nanotrack
 
 TOL = 1e-4
@@ -86,17 +87,21 @@ def _crops(shared_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 @torch.inference_mode()
 def test_matches_onnx(reference, shared_dir):
     version, net, backbone, head = reference
+    traced = TracedNetwork(net)
     for name, (z_crop, x_crop) in _crops(shared_dir).items():
         zf = backbone.run(None, {"input": z_crop})[0]
         xf = backbone.run(None, {"input": x_crop})[0]
         assert zf.shape[-2:] == (8, 8) and xf.shape[-2:] == (16, 16)
-        _assert_matches(zf, net.embed(torch.from_numpy(z_crop)), f"{version} {name} template feature")
-        _assert_matches(xf, net.embed(torch.from_numpy(x_crop)), f"{version} {name} search feature")
         cls_ref, loc_ref = head.run(["output1", "output2"], {"input1": zf, "input2": xf})
-        cls, loc = net.head(torch.from_numpy(zf), torch.from_numpy(xf))
-        assert cls.shape[-1] == net.score_size
-        _assert_matches(cls_ref, cls, f"{version} {name} cls")
-        _assert_matches(loc_ref, loc, f"{version} {name} loc")
+        # The eager module and the traced, BatchNorm-folded one the CPU tracker runs must both match.
+        for kind, model in (("eager", net), ("traced", traced)):
+            what = f"{version} {kind} {name}"
+            _assert_matches(zf, model.embed(torch.from_numpy(z_crop)), f"{what} template feature")
+            _assert_matches(xf, model.embed(torch.from_numpy(x_crop)), f"{what} search feature")
+            cls, loc = model.head(torch.from_numpy(zf), torch.from_numpy(xf))
+            assert cls.shape[-1] == net.score_size
+            _assert_matches(cls_ref, cls, f"{what} cls")
+            _assert_matches(loc_ref, loc, f"{what} loc")
 
 
 @pytest.mark.parametrize("version", ["v1", "v2", "v3"])

@@ -12,6 +12,7 @@ from siam_tracker_ros.trackers.siamese import SiameseConfig, SiameseTracker
 
 def build(config: dict[str, Any], device: str | None = None, fp16: bool = False,
           weights: str | None = None) -> SiameseTracker:
+    from siam_tracker_ros.networks.inference import TracedNetwork
     from siam_tracker_ros.networks.nanotrack import load_nanotrack
 
     device = resolve_device(device, fp16)
@@ -23,5 +24,8 @@ def build(config: dict[str, Any], device: str | None = None, fp16: bool = False,
         raise WeightsError(str(exc)) from exc
     if fp16:
         network = network.half()
-    return SiameseTracker(config["name"], network, SiameseConfig(**config.get("tracking", {})),
-                          device=device, fp16=fp16)
+    tracking = SiameseConfig(**config.get("tracking", {}))
+    if device == "cpu":
+        network = TracedNetwork(network)
+        network.warm_up(tracking.exemplar_size, tracking.instance_size)
+    return SiameseTracker(config["name"], network, tracking, device=device, fp16=fp16)

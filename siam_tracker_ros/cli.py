@@ -1,0 +1,268 @@
+"""`siam-track`: run, evaluate and benchmark trackers offline, with the same core as the ROS node."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from siam_tracker_ros.errors import SiamTrackerError
+
+DEFAULT_SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def _shared_dir() -> Path:
+    return Path(os.environ.get("SIAM_TRACKER_SHARED", DEFAULT_SHARED))
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads:
+        import cv2
+        import torch
+
+        torch.set_num_threads(threads)
+        cv2.setNumThreads(threads)
+
+
+def _progress(total: int | None, desc: str, enabled: bool = True):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="frame", disable=not enabled or None, leave=False,
+                dynamic_ncols=True)
+
+
+def _tracker_names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+# -- track -------------------------------------------------------------------------------------------
+def cmd_track(args: argparse.Namespace) -> int:
+    from siam_tracker_ros.evaluation.datasets import write_boxes, write_states
+    from siam_tracker_ros.io.sources import open_source
+    from siam_tracker_ros.libs.boxes import parse_box
+    from siam_tracker_ros.pipeline import TrackingPipeline
+    from siam_tracker_ros.trackers.registry import build_tracker
+
+    _set_threads(args.threads)
+    source = open_source(args.source, image_topic=args.image_topic)
+    init_box = parse_box(args.init) if args.init else source.initial_box
+    if init_box is None:
+        raise SiamTrackerError(
+            f"{args.source} has no ground truth to start from; give the target with --init x,y,w,h"
+        )
+    tracker = build_tracker(args.tracker, device=args.device, fp16=args.fp16, weights=args.weights)
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pipeline = TrackingPipeline(tracker)
+    outputs = _run_pipeline(pipeline, source, init_box, args, out_dir)
+    boxes = np.array([o.box for o in outputs], dtype=np.float64)
+    write_boxes(out_dir / f"{source.name}.txt", boxes)
+    write_states(out_dir / f"{source.name}_state.txt", [o.confidence for o in outputs],
+                 [o.state.name.lower() for o in outputs])
+    print(f"tracked {len(outputs)} frames of {source.name} with {tracker.name}: "
+          f"{out_dir / (source.name + '.txt')}")
+    if source.groundtruth is not None and len(source.groundtruth) == len(boxes):
+        from siam_tracker_ros.evaluation.metrics import evaluate_sequence
+
+        m = evaluate_sequence(boxes, source.groundtruth, fps=float("nan"))
+        print(f"against ground truth: success AUC {m.auc:.3f}, precision@20px {m.precision20:.3f}")
+    return 0
+
+
+def _run_pipeline(pipeline, source, init_box, args, out_dir: Path) -> list:
+    """Feed every frame through the same pipeline the ROS node uses; optional video and bag output."""
+    from contextlib import ExitStack
+
+    from siam_tracker_ros.io.video_writer import AnnotatedVideoWriter
+    from siam_tracker_ros.visualization import draw_result
+
+    outputs = []
+    with ExitStack() as stack:
+        video = None
+        if args.save_video:
+            video = stack.enter_context(AnnotatedVideoWriter(out_dir / f"{source.name}.mp4", fps=args.fps))
+        bag = None
+        if args.out_bag:
+            from siam_tracker_ros.io.bag_output import BagOutputWriter
+
+            bag = stack.enter_context(BagOutputWriter(args.out_bag))
+        total = len(source) if hasattr(source, "__len__") else None
+        with _progress(total, source.name, not args.quiet) as bar:
+            for frame in source:
+                if not outputs:
+                    pipeline.process(frame.image, frame.stamp_ns)
+                    output = pipeline.request_init(init_box, frame.stamp_ns)
+                else:
+                    output = pipeline.process(frame.image, frame.stamp_ns)
+                outputs.append(output)
+                if video is not None:
+                    video.write(draw_result(frame.image, output.as_track_result(), pipeline.tracker_name))
+                if bag is not None:
+                    bag.write(output)
+                bar.update()
+    return outputs
+
+
+# -- eval --------------------------------------------------------------------------------------------
+def cmd_eval(args: argparse.Namespace) -> int:
+    from siam_tracker_ros.evaluation.datasets import find_sequences, write_boxes, write_states
+    from siam_tracker_ros.evaluation.metrics import evaluate_sequence, precision_curve, success_curve
+    from siam_tracker_ros.evaluation.plots import save_precision_plot, save_success_plot
+    from siam_tracker_ros.evaluation.report import format_table
+    from siam_tracker_ros.evaluation.runner import run_tracker
+    from siam_tracker_ros.io.sources import open_source
+    from siam_tracker_ros.trackers.registry import build_tracker
+
+    _set_threads(args.threads)
+    dataset = Path(args.dataset) if args.dataset else _shared_dir() / "data" / "sequences"
+    sequences = find_sequences(dataset)
+    if args.sequences:
+        wanted = set(_tracker_names(args.sequences))
+        sequences = [s for s in sequences if s.name in wanted]
+    out_dir = Path(args.out_dir)
+    names = _tracker_names(args.trackers)
+    trackers = {n: build_tracker(n, device=args.device, weights=args.weights) for n in names}
+    results: dict = {n: {} for n in names}
+    success: dict = {n: [] for n in names}
+    precision: dict = {n: [] for n in names}
+    total = sum(len(s.frame_paths) for s in sequences) * len(names)
+    with _progress(total, "eval", not args.quiet) as bar:
+        for seq in sequences:
+            # Decode each sequence once and run every tracker on the same frames.
+            frames = [f.image for f in open_source(seq.path)]
+            for name, tracker in trackers.items():
+                bar.set_postfix_str(f"{name} on {seq.name}")
+                run = run_tracker(tracker, frames, seq.groundtruth[0], progress=bar.update)
+                boxes = run.boxes_array()
+                (out_dir / name).mkdir(parents=True, exist_ok=True)
+                write_boxes(out_dir / name / f"{seq.name}.txt", boxes)
+                write_states(out_dir / name / f"{seq.name}_state.txt", run.confidences, run.states)
+                results[name][seq.name] = evaluate_sequence(boxes, seq.groundtruth, fps=run.fps)
+                success[name].append(success_curve(boxes, seq.groundtruth))
+                precision[name].append(precision_curve(boxes, seq.groundtruth))
+            del frames
+    print(format_table(results))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_success_plot({n: np.mean(c, axis=0) for n, c in success.items()}, out_dir / "success.png")
+    save_precision_plot({n: np.mean(c, axis=0) for n, c in precision.items()}, out_dir / "precision.png")
+    print(f"plots: {out_dir / 'success.png'}, {out_dir / 'precision.png'}; raw results under {out_dir}/")
+    return 0
+
+
+# -- bench -------------------------------------------------------------------------------------------
+def cmd_bench(args: argparse.Namespace) -> int:
+    from siam_tracker_ros.evaluation.bench import bench_tracker, format_bench
+    from siam_tracker_ros.io.sources import open_source
+    from siam_tracker_ros.trackers.registry import build_tracker
+
+    _set_threads(args.threads)
+    default_sequence = _shared_dir() / "data" / "sequences" / "uav123_person12_1"
+    seq_dir = Path(args.sequence) if args.sequence else default_sequence
+    source = open_source(seq_dir)
+    frames = [f.image for f in source]
+    if len(frames) < 2:
+        raise SiamTrackerError(f"{seq_dir} needs at least two frames to benchmark")
+    while len(frames) < args.frames + 1:  # play the clip back and forth to reach the frame count
+        frames += frames[-2::-1]
+    frames = frames[: args.frames + 1]
+    init_box = source.initial_box if source.initial_box is not None else np.array([0, 0, 64, 64], float)
+    names = _tracker_names(args.trackers)
+    if args.reference and args.reference not in names:
+        names.append(args.reference)
+    h, w = frames[0].shape[:2]
+    print(f"{len(frames) - 1} frames of {source.name} ({w}x{h}), {args.threads or 'default'} threads, "
+          f"device {args.device or 'auto'}")
+    results = []
+    for name in names:
+        tracker = build_tracker(name, device=args.device if name != args.reference else "cpu", fp16=False)
+        results.append(bench_tracker(tracker, frames, init_box, warmup=args.warmup))
+    print(format_bench(results, reference=args.reference))
+    return 0
+
+
+# -- parser ------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    from siam_tracker_ros.trackers.registry import DEFAULT_TRACKER, available_trackers
+
+    trackers = ", ".join(available_trackers())
+    parser = argparse.ArgumentParser(
+        prog="siam-track",
+        description="Siamese trackers offline: track a video, image folder, sequence or rosbag2; "
+        "evaluate trackers on sequences with ground truth; benchmark their speed.",
+        epilog=f"trackers: {trackers}. Weights are looked up under $SIAM_TRACKER_WEIGHTS.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{track,eval,bench}")
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--device", default=None, help="auto (default: cuda when available), cpu or cuda")
+        p.add_argument("--threads", type=int, default=None, help="CPU threads for torch and OpenCV")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser(
+        "track", help="track one target through a video, image folder, sequence or rosbag2",
+        description="Track one target. SOURCE: a video file, a folder of images, an OTB-style sequence "
+        "folder (img/ + groundtruth_rect.txt; the first row is the initial box) or a rosbag2 folder "
+        "(sensor_msgs/Image or CompressedImage on --image-topic). Writes DIR/<name>.txt (x,y,w,h per "
+        "frame, first line the initial box) and DIR/<name>_state.txt (confidence,state per frame).",
+    )
+    p.add_argument("source", help="video file, image folder, sequence folder or rosbag2 folder")
+    p.add_argument("--init", help="initial box x,y,w,h in pixels of the first frame (top-left, size)")
+    p.add_argument("--tracker", default=DEFAULT_TRACKER, help=f"tracker name (default {DEFAULT_TRACKER})")
+    p.add_argument("--weights", help="weights file instead of the tracker's default")
+    p.add_argument("--fp16", action="store_true", help="half precision (cuda only)")
+    p.add_argument("--image-topic", help="image topic of a rosbag2 source (default: its only image topic)")
+    p.add_argument("--out-dir", default="runs/track", help="output folder (default runs/track)")
+    p.add_argument("--save-video", action="store_true", help="also write an annotated MP4")
+    p.add_argument("--fps", type=float, default=30.0, help="frame rate of the written video (default 30)")
+    p.add_argument("--out-bag", help="also write the node's topics (/tracker/box, ...) to a rosbag2 folder")
+    common(p)
+    p.set_defaults(func=cmd_track)
+
+    p = sub.add_parser(
+        "eval", help="success/precision of trackers over a dataset of sequences",
+        description="Run each tracker on every sequence folder (img/ + groundtruth_rect.txt) of the "
+        "dataset and print success AUC (IoU thresholds 0..1, 21 steps), precision at 20 px, normalised "
+        "precision and frames per second; write success.png, precision.png and the raw results "
+        "OUT/<tracker>/<sequence>.txt and _state.txt. Ground-truth rows of NaN are skipped.",
+    )
+    p.add_argument("--dataset", help="folder of sequence folders (default ../shared/data/sequences)")
+    p.add_argument("--trackers", default=f"{DEFAULT_TRACKER},cv2_nano", help="comma-separated names")
+    p.add_argument("--sequences", help="comma-separated subset of sequence names")
+    p.add_argument("--weights", help="weights file (applies to every tracker given)")
+    p.add_argument("--out-dir", default="runs/eval", help="output folder (default runs/eval)")
+    common(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser(
+        "bench", help="frames per second and latency on real frames, beside cv2.TrackerNano",
+        description="Time each tracker on the same real frames (a drone sequence played back and forth) "
+        "and print fps, median and 95th-percentile latency, and the fps ratio to the reference tracker.",
+    )
+    p.add_argument("--trackers", default=DEFAULT_TRACKER, help="comma-separated names")
+    p.add_argument("--reference", default="cv2_nano", help="reference tracker (default cv2_nano)")
+    p.add_argument("--sequence", help="sequence folder to take frames from (default uav123_person12_1)")
+    p.add_argument("--frames", type=int, default=300, help="timed frames per tracker (default 300)")
+    p.add_argument("--warmup", type=int, default=10, help="untimed frames first (default 10)")
+    common(p)
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except SiamTrackerError as exc:
+        print(f"siam-track {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""Speed benchmark: frames per second and per-frame latency of trackers on the same real frames."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from siam_tracker_ros.trackers.base import Tracker
+
+
+@dataclass
+class BenchResult:
+    name: str
+    frames: int
+    fps: float
+    median_ms: float
+    p95_ms: float
+
+    @classmethod
+    def from_times(cls, name: str, seconds: list[float]) -> BenchResult:
+        ms = np.asarray(seconds) * 1000.0
+        fps = 1000.0 / float(ms.mean())
+        return cls(name, len(ms), fps, float(np.median(ms)), float(np.percentile(ms, 95)))
+
+
+def bench_tracker(tracker: Tracker, frames: list[np.ndarray], init_box: np.ndarray, warmup: int = 10
+                  ) -> BenchResult:
+    """Init on frames[0], track the rest; the first `warmup` track calls are not timed."""
+    tracker.init(frames[0], init_box)
+    times = []
+    for index, image in enumerate(frames[1:]):
+        start = time.perf_counter()
+        tracker.track(image)
+        if index >= warmup:
+            times.append(time.perf_counter() - start)
+    return BenchResult.from_times(tracker.name, times)
+
+
+def format_bench(results: list[BenchResult], reference: str | None = None) -> str:
+    ref = next((r for r in results if r.name == reference), None)
+    lines = [f"{'tracker':<14}{'frames':>8}{'fps':>9}{'median ms':>11}{'p95 ms':>9}"
+             + (f"{'fps / ' + reference:>18}" if ref else "")]
+    for r in results:
+        line = f"{r.name:<14}{r.frames:>8}{r.fps:>9.1f}{r.median_ms:>11.2f}{r.p95_ms:>9.2f}"
+        if ref:
+            line += f"{r.fps / ref.fps:>18.2f}"
+        lines.append(line)
+    return "\n".join(lines)
