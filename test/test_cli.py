@@ -1,0 +1,147 @@
+"""`siam-track` end to end on real frames, and its answers to bad input: a clear error, exit code 2,
+no traceback."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from siam_tracker_ros.cli import main
+from siam_tracker_ros.evaluation.datasets import read_boxes, read_states
+
+SEQUENCE = "vot_ball1"
+
+
+@pytest.fixture(autouse=True)
+def _weights(shared_dir, monkeypatch):
+    monkeypatch.setenv("SIAM_TRACKER_WEIGHTS", str(shared_dir / "weights"))
+    monkeypatch.setenv("SIAM_TRACKER_SHARED", str(shared_dir))
+
+
+def _short_sequence(shared_dir: Path, dest: Path, name: str = SEQUENCE, frames: int = 12) -> Path:
+    """A copy of the first `frames` frames of a real sequence with its ground truth."""
+    src = shared_dir / "data" / "sequences" / name
+    seq = dest / name
+    (seq / "img").mkdir(parents=True)
+    for path in sorted((src / "img").glob("*.jpg"))[:frames]:
+        shutil.copy(path, seq / "img" / path.name)
+    lines = (src / "groundtruth_rect.txt").read_text().splitlines()[:frames]
+    (seq / "groundtruth_rect.txt").write_text("\n".join(lines) + "\n")
+    return seq
+
+
+def _fails(capsys, argv, *expected: str) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    for text in expected:
+        assert text in err, f"{text!r} not in {err!r}"
+    return err
+
+
+def test_track_writes_boxes_states_and_video(shared_dir, tmp_path, capsys):
+    seq = _short_sequence(shared_dir, tmp_path)
+    out = tmp_path / "out"
+    assert main(["track", str(seq), "--out-dir", str(out), "--save-video", "--quiet", "--device", "cpu"]) == 0
+    boxes = read_boxes(out / f"{SEQUENCE}.txt")
+    gt = np.loadtxt(seq / "groundtruth_rect.txt", delimiter=",")
+    assert boxes.shape == (12, 4)
+    np.testing.assert_allclose(boxes[0], gt[0])  # first line is the initial box
+    ious = [_iou(b, g) for b, g in zip(boxes[1:], gt[1:])]
+    assert min(ious) > 0.3, ious  # the ball is followed on these frames
+    confidences, states = read_states(out / f"{SEQUENCE}_state.txt")
+    assert len(states) == 12 and np.all((confidences >= 0) & (confidences <= 1))
+    video = cv2.VideoCapture(str(out / f"{SEQUENCE}.mp4"))
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
+    assert "success AUC" in capsys.readouterr().out
+
+
+def _iou(a, b):
+    from siam_tracker_ros.libs.boxes import iou_xywh
+
+    return float(iou_xywh(np.asarray(a), np.asarray(b)))
+
+
+def test_eval_prints_table_and_writes_results_and_plots(shared_dir, tmp_path, capsys):
+    data = tmp_path / "data"
+    _short_sequence(shared_dir, data, "vot_ball1", 10)
+    _short_sequence(shared_dir, data, "uav123_boat1", 10)
+    out = tmp_path / "eval"
+    argv = ["eval", "--dataset", str(data), "--trackers", "nano,cv2_nano", "--out-dir", str(out), "--quiet"]
+    assert main(argv + ["--device", "cpu"]) == 0
+    table = capsys.readouterr().out
+    for text in ("nano", "cv2_nano", "vot_ball1", "uav123_boat1", "AUC", "P@20"):
+        assert text in table
+    for tracker in ("nano", "cv2_nano"):
+        assert read_boxes(out / tracker / "uav123_boat1.txt").shape == (10, 4)
+        assert len(read_states(out / tracker / "vot_ball1_state.txt")[1]) == 10
+    assert (out / "success.png").stat().st_size > 1000 and (out / "precision.png").stat().st_size > 1000
+
+
+def test_bench_reports_ratio_to_reference(shared_dir, capsys):
+    assert main(["bench", "--frames", "8", "--warmup", "2", "--threads", "2", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "fps / cv2_nano" in out
+    line = next(row for row in out.splitlines() if row.startswith("nano "))
+    assert float(line.split()[-1]) > 0
+
+
+def test_missing_source(capsys, tmp_path):
+    _fails(capsys, ["track", str(tmp_path / "nowhere.mp4"), "--init", "1,1,5,5"], "nowhere.mp4")
+
+
+def test_unreadable_frame_is_named(shared_dir, tmp_path, capsys):
+    seq = _short_sequence(shared_dir, tmp_path, frames=6)
+    (seq / "img" / "000004.jpg").write_bytes(b"not a jpeg")
+    _fails(capsys, ["track", str(seq), "--out-dir", str(tmp_path / "o"), "--quiet", "--device", "cpu"],
+           "000004.jpg")
+
+
+@pytest.mark.parametrize(("box", "words"), [
+    ("5000,5000,20,20", "outside"),
+    ("10,10,0,20", "zero"),
+    ("nan,10,20,20", "NaN"),
+    ("10,10,20", "four numbers"),
+])
+def test_bad_initial_box(shared_dir, tmp_path, capsys, box, words):
+    seq = _short_sequence(shared_dir, tmp_path, frames=3)
+    _fails(capsys, ["track", str(seq), "--init", box, "--out-dir", str(tmp_path / "o"), "--quiet",
+                    "--device", "cpu"], words)
+
+
+def test_unknown_tracker_lists_the_available_ones(shared_dir, tmp_path, capsys):
+    seq = _short_sequence(shared_dir, tmp_path, frames=3)
+    _fails(capsys, ["track", str(seq), "--tracker", "siamfoo", "--quiet"], "siamfoo", "nano_v3")
+
+
+def test_wrong_weights_file(shared_dir, tmp_path, capsys):
+    seq = _short_sequence(shared_dir, tmp_path, frames=3)
+    v3 = shared_dir / "weights" / "nanotrack" / "v3" / "nanotrackv3.pth"
+    _fails(capsys, ["track", str(seq), "--tracker", "nano", "--weights", str(v3), "--quiet",
+                    "--device", "cpu"], "nanotrackv3.pth", "v3")
+    garbage = tmp_path / "garbage.pth"
+    garbage.write_bytes(b"\x00" * 100)
+    _fails(capsys, ["track", str(seq), "--weights", str(garbage), "--quiet", "--device", "cpu"],
+           "garbage.pth")
+    _fails(capsys, ["track", str(seq), "--weights", str(tmp_path / "absent.pth"), "--quiet"], "absent.pth")
+
+
+def test_corrupt_weights_in_weights_dir_fail_checksum(shared_dir, tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "weights" / "nanotrack" / "v2"
+    folder.mkdir(parents=True)
+    data = (shared_dir / "weights" / "nanotrack" / "v2" / "nanotrackv2.pth").read_bytes()
+    (folder / "nanotrackv2.pth").write_bytes(data[: len(data) // 2])
+    monkeypatch.setenv("SIAM_TRACKER_WEIGHTS", str(tmp_path / "weights"))
+    seq = _short_sequence(shared_dir, tmp_path, frames=3)
+    _fails(capsys, ["track", str(seq), "--quiet", "--device", "cpu"], "nanotrackv2.pth", "corrupt")
+
+
+def test_command_line_entry_point_prints_no_traceback(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "siam_tracker_ros.cli", "track", str(tmp_path / "none")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "none" in proc.stderr
