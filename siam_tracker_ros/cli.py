@@ -110,6 +110,7 @@ def _run_pipeline(pipeline, source, init_box, args, out_dir: Path) -> list:
 def cmd_eval(args: argparse.Namespace) -> int:
     from siam_tracker_ros.evaluation.datasets import find_sequences, write_boxes, write_states
     from siam_tracker_ros.evaluation.metrics import evaluate_sequence, precision_curve, success_curve
+    from siam_tracker_ros.evaluation.out_of_view import EVENTS_FILE, load_out_of_view, out_of_view_metrics
     from siam_tracker_ros.evaluation.plots import save_precision_plot, save_success_plot
     from siam_tracker_ros.evaluation.report import format_table
     from siam_tracker_ros.evaluation.runner import run_tracker
@@ -126,6 +127,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     names = _tracker_names(args.trackers)
     trackers = {n: build_tracker(n, device=args.device, weights=args.weights) for n in names}
     results: dict = {n: {} for n in names}
+    absences: dict = {}  # tracker -> out-of-view metrics of the sequences that have events.txt
     success: dict = {n: [] for n in names}
     precision: dict = {n: [] for n in names}
     total = sum(len(s.frame_paths) for s in sequences) * len(names)
@@ -141,14 +143,53 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 write_boxes(out_dir / name / f"{seq.name}.txt", boxes)
                 write_states(out_dir / name / f"{seq.name}_state.txt", run.confidences, run.states)
                 results[name][seq.name] = evaluate_sequence(boxes, seq.groundtruth, fps=run.fps)
+                if (seq.path / EVENTS_FILE).is_file():
+                    oov = out_of_view_metrics(boxes, run.states, load_out_of_view(seq.path))
+                    absences.setdefault(name, []).append(oov)
                 success[name].append(success_curve(boxes, seq.groundtruth))
                 precision[name].append(precision_curve(boxes, seq.groundtruth))
             del frames
     print(format_table(results))
+    if absences:
+        print("\n" + format_out_of_view(absences))
     out_dir.mkdir(parents=True, exist_ok=True)
     save_success_plot({n: np.mean(c, axis=0) for n, c in success.items()}, out_dir / "success.png")
     save_precision_plot({n: np.mean(c, axis=0) for n, c in precision.items()}, out_dir / "precision.png")
     print(f"plots: {out_dir / 'success.png'}, {out_dir / 'precision.png'}; raw results under {out_dir}/")
+    return 0
+
+
+def format_out_of_view(absences: dict) -> str:
+    """Totals over a tracker's out-of-view sequences: frames weighted for lost%, events counted."""
+    lines = [
+        "Out-of-view (lost% from the 3rd absent frame on; re-acquired: IoU >= 0.3 within 10 frames)",
+        f"{'tracker':<14}{'absent fr':>10}{'lost %':>8}{'events':>8}{'re-acq %':>10}{'lost% visible':>15}",
+    ]
+    for name, metrics in absences.items():
+        absent = sum(m["absent_frames"] for m in metrics)
+        lost = sum(m["lost_when_absent"] * m["absent_frames"] for m in metrics if m["absent_frames"])
+        visible = sum(m["visible_frames"] for m in metrics)
+        lost_visible = sum(m["lost_when_visible"] * m["visible_frames"]
+                           for m in metrics if m["visible_frames"])
+        judged = [e["reacquired"] for m in metrics for e in m["events"] if e["reacquired"] is not None]
+        lines.append(f"{name:<14}{absent:>10}{100 * lost / max(absent, 1):>8.1f}{len(judged):>8}"
+                     f"{100 * np.mean(judged) if judged else float('nan'):>10.1f}"
+                     f"{100 * lost_visible / max(visible, 1):>15.1f}")
+    return "\n".join(lines)
+
+
+# -- make-oov ----------------------------------------------------------------------------------------
+def cmd_make_oov(args: argparse.Namespace) -> int:
+    from siam_tracker_ros.evaluation.out_of_view import read_events, write_out_of_view_set
+
+    dataset = Path(args.dataset) if args.dataset else _shared_dir() / "data" / "sequences"
+    folders = write_out_of_view_set(args.dest, seed=args.seed, dataset_dir=dataset,
+                                    min_absent=args.min_absent, max_absent=args.max_absent)
+    for folder in folders:
+        events = read_events(folder / "events.txt")
+        spans = ", ".join(f"{a}-{b - 1}" for a, b in events)
+        print(f"{folder.name:<28}{len(list((folder / 'img').glob('*.jpg'))):>6} frames, out of view: {spans}")
+    print(f"{len(folders)} sequences in {args.dest}; evaluate with: siam-track eval --dataset {args.dest}")
     return 0
 
 
@@ -194,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate trackers on sequences with ground truth; benchmark their speed.",
         epilog=f"trackers: {trackers}. Weights are looked up under $SIAM_TRACKER_WEIGHTS.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{track,eval,bench}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{track,eval,make-oov,bench}")
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--device", default=None, help="auto (default: cuda when available), cpu or cuda")
@@ -235,6 +276,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", default="runs/eval", help="output folder (default runs/eval)")
     common(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser(
+        "make-oov", help="build the out-of-view test set from sequences with ground truth",
+        description="Write an out-of-view test set: a virtual camera (a crop window over the real frames) "
+        "follows the target, pans away so the target is fully out of view for N frames (N drawn from "
+        "--min-absent..--max-absent), then pans back. Ground truth is NaN while the target is out of view; "
+        "events.txt lists the absences. Reproducible from --seed. `siam-track eval --dataset DEST` then "
+        "also reports how often each tracker says `lost` while the target is away and how fast it "
+        "re-acquires it.",
+    )
+    p.add_argument("dest", help="output folder for the <sequence>_oov folders")
+    p.add_argument("--dataset", help="source sequences (default ../shared/data/sequences)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--min-absent", type=int, default=10, help="shortest absence in frames (default 10)")
+    p.add_argument("--max-absent", type=int, default=60, help="longest absence in frames (default 60)")
+    p.set_defaults(func=cmd_make_oov)
 
     p = sub.add_parser(
         "bench", help="frames per second and latency on real frames, beside cv2.TrackerNano",
