@@ -145,3 +145,20 @@ def test_command_line_entry_point_prints_no_traceback(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "none" in proc.stderr
+
+
+def test_make_oov_then_eval_reports_absences(shared_dir, tmp_path, capsys):
+    data = tmp_path / "data"
+    _short_sequence(shared_dir, data, "uav123_person12_1", 90)
+    assert main(["make-oov", str(tmp_path / "oov"), "--dataset", str(data), "--seed", "3"]) == 0
+    folder = tmp_path / "oov" / "uav123_person12_1_oov"
+    gt = read_boxes(folder / "groundtruth_rect.txt")
+    assert np.isnan(gt[:, 0]).sum() >= 10  # at least one absence of 10+ frames
+    capsys.readouterr()
+    assert main(["eval", "--dataset", str(tmp_path / "oov"), "--trackers", "nano", "--quiet",
+                 "--out-dir", str(tmp_path / "eval"), "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Out-of-view"))
+    row = next(line for line in lines[start:] if line.startswith("nano"))
+    absent_frames, lost_pct, events = row.split()[1:4]
+    assert int(absent_frames) > 0 and int(events) >= 1 and 0.0 <= float(lost_pct) <= 100.0
