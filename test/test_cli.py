@@ -162,3 +162,28 @@ def test_make_oov_then_eval_reports_absences(shared_dir, tmp_path, capsys):
     row = next(line for line in lines[start:] if line.startswith("nano"))
     absent_frames, lost_pct, events = row.split()[1:4]
     assert int(absent_frames) > 0 and int(events) >= 1 and 0.0 <= float(lost_pct) <= 100.0
+
+
+def test_rosbag_in_rosbag_out_through_the_node_pipeline(shared_dir, tmp_path, capsys):
+    """A camera bag is tracked and written back with the node's topics; stamps are the images' stamps."""
+    from test_sources import stamp_of, write_bag
+
+    from siam_tracker_ros.io.bag_output import read_outputs
+    from siam_tracker_ros.pipeline import TargetState
+
+    seq = shared_dir / "data" / "sequences" / SEQUENCE
+    frames = [cv2.imread(str(p)) for p in sorted((seq / "img").glob("*.jpg"))[:10]]
+    write_bag(tmp_path / "camera", frames, {"/camera/image_raw": "rgb8", "/camera/other": "jpeg"})
+    init = ",".join(str(v) for v in np.loadtxt(seq / "groundtruth_rect.txt", delimiter=",")[0])
+    argv = ["track", str(tmp_path / "camera"), "--image-topic", "/camera/image_raw", "--init", init,
+            "--out-dir", str(tmp_path / "out"), "--out-bag", str(tmp_path / "tracked"), "--quiet",
+            "--device", "cpu"]
+    assert main(argv) == 0
+    outputs = read_outputs(tmp_path / "tracked")
+    boxes = read_boxes(tmp_path / "out" / "camera.txt")
+    assert len(outputs) == len(boxes) == 10
+    assert [o.stamp_ns for o in outputs] == [s * 1_000_000_000 + ns for s, ns in map(stamp_of, range(10))]
+    np.testing.assert_allclose([o.box for o in outputs], boxes, atol=1e-3)
+    assert all(o.state is not TargetState.IDLE for o in outputs)
+    # Two image topics and none chosen: the error names both.
+    _fails(capsys, argv[:2] + argv[4:], "/camera/image_raw", "/camera/other")

@@ -257,7 +257,7 @@ class RosbagSource(FrameSource):
                     raise SourceError(f"rosbag {path} has no sensor_msgs Image or CompressedImage topic; "
                                       f"its topics: {all_topics}")
                 raise SourceError(f"rosbag {path} has several image topics: {listed}; choose one of them "
-                                  "as the image topic")
+                                  "with --image-topic (siam-track) or image_topic=...")
             topic = image_topics[0]
         else:
             topic = image_topic.strip()
