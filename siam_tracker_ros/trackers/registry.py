@@ -22,6 +22,7 @@ DEFAULT_TRACKER = "nano"
 # config `type` -> "module:function" building a Tracker from (config, device, fp16, weights)
 _BUILDERS = {
     "nanotrack": "siam_tracker_ros.trackers.nanotrack:build",
+    "drol": "siam_tracker_ros.trackers.drol:build",
     "opencv_nano": "siam_tracker_ros.trackers.opencv_nano:build",
 }
 

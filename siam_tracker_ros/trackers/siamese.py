@@ -5,10 +5,17 @@ returning (cls logits N,2,S,S; loc N,4,S,S as left/top/right/bottom distances in
 anchor-free head of NanoTrack/SiamBAN. The search step is split into `search()` (network outputs for
 one crop, decoded to image coordinates) and `select()` (penalties, window, smoothing), so online
 modules (DROL) and long-term re-detection can change the scores between the two.
+
+Long-term mode (`long_term: true` in a tracker config, any base): once the state machine says LOST the
+box is held, the search grows to `lost_instance_size` (831, as pysot's long-term tracker) around the
+held position with almost no cosine window, and after `full_frame_after` lost frames the whole frame is
+tiled with such crops, batched in one forward pass. A candidate ends LOST only if its confidence passes
+the state machine's `found_above` and `accept_candidate` agrees (DROL adds its classifier check there).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +26,7 @@ from siam_tracker_ros.libs.boxes import clip_center_size, context_size, cxcywh_t
 from siam_tracker_ros.libs.cropping import crop_square
 from siam_tracker_ros.libs.penalties import scale_aspect_penalty, smooth_size
 from siam_tracker_ros.libs.windows import cosine_window
-from siam_tracker_ros.trackers.base import Tracker, TrackResult
+from siam_tracker_ros.trackers.base import Tracker, TrackResult, TrackState
 from siam_tracker_ros.trackers.state import StateMachine, StateThresholds
 
 
@@ -36,6 +43,13 @@ class SiameseConfig:
     lr: float = 0.385
     min_size: float = 10.0
     state: StateThresholds = field(default_factory=StateThresholds)
+    # long-term re-detection (off: the short-term baseline, box follows the best cell every frame)
+    long_term: bool = False
+    lost_instance_size: int = 831        # pysot TRACK.LOST_INSTANCE_SIZE
+    lost_window_influence: float = 0.001  # pysot long-term: near-global search inside the enlarged crop
+    full_frame_after: int = 5            # lost frames before the whole frame is tiled (0: never)
+    max_tiles: int = 4                   # crops per full-frame pass; more tiles are visited in turn
+    redetect_min_score: float = 0.0      # Siamese probability a re-detection candidate needs
 
     def __post_init__(self) -> None:
         if isinstance(self.state, dict):
@@ -48,6 +62,10 @@ class SiameseConfig:
             raise ConfigError(f"penalty_k must be >= 0, got {self.penalty_k}")
         if self.instance_size < self.exemplar_size:
             raise ConfigError("instance_size must be at least exemplar_size")
+        if self.lost_instance_size < self.instance_size:
+            raise ConfigError("lost_instance_size must be at least instance_size")
+        if self.full_frame_after < 0 or self.max_tiles < 1:
+            raise ConfigError("full_frame_after must be >= 0 and max_tiles >= 1")
 
 
 @dataclass
@@ -80,6 +98,8 @@ class SiameseTracker(Tracker):
         self.size = np.ones(2)
         self.pad_value = np.zeros(3)
         self.template_feat: torch.Tensor | None = None
+        self.lost_frames = 0
+        self._tile_cursor = 0
 
     # -- network plumbing -------------------------------------------------------------------------
     def _to_tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
@@ -100,6 +120,8 @@ class SiameseTracker(Tracker):
         z = crop_square(image, self.center, s_z, cfg.exemplar_size, self.pad_value)
         self.template_feat = self.embed([z])
         self.state_machine.reset()
+        self.lost_frames = 0
+        self._tile_cursor = 0
 
     def search_size(self, instance_size: int | None = None) -> tuple[float, float]:
         """(side of the search square in image px, crop px per image px) around the current target."""
@@ -117,7 +139,13 @@ class SiameseTracker(Tracker):
         s_x, scale = self.search_size(instance_size)
         crops = [crop_square(image, c, round(s_x), instance_size, self.pad_value) for c in centers]
         features = self.network.embed(self._to_tensor(crops))
-        cls, loc = self.network.head(self.template_feat, features)
+        return self.score_features(features, self.template_feat, centers, scale, instance_size)
+
+    @torch.inference_mode()
+    def score_features(self, features: torch.Tensor, template_feat: torch.Tensor, centers, scale: float,
+                       instance_size: int) -> list[SearchOutput]:
+        """Head + decoding for already embedded crops (a second template reuses the search features)."""
+        cls, loc = self.network.head(template_feat, features)
         score = torch.softmax(cls.float(), dim=1)[:, 1].cpu().numpy()
         loc = loc.float().cpu().numpy()
         outputs = []
@@ -139,13 +167,19 @@ class SiameseTracker(Tracker):
         boxes[0] += center[0]
         boxes[1] += center[1]
         first = (offsets[0] - stride / 2) / scale
-        region = np.array([center[0] + first, center[1] + first, size * stride / scale, size * stride / scale])
+        side = size * stride / scale
+        region = np.array([center[0] + first, center[1] + first, side, side])
         return boxes, region
 
-    def select(self, out: SearchOutput, score: np.ndarray | None = None) -> tuple[int, np.ndarray, float]:
+    def select(self, out: SearchOutput, score: np.ndarray | None = None, online: np.ndarray | None = None,
+               online_weight: float = 0.0, window_influence: float | None = None
+               ) -> tuple[int, np.ndarray, float]:
         """Pick the best cell after scale/aspect penalty and cosine window; return (index, box, lr).
 
-        `score` replaces `out.score` (e.g. a fused online + Siamese map of the same size).
+        `score` replaces `out.score` (e.g. a fused online + Siamese map of the same size). `online`, a
+        map of the same size, is min-max normalised and fused after the penalty and before the window
+        as `online_weight * online + (1 - online_weight) * penalised Siamese` (DROL's released code).
+        The size-smoothing lr uses the Siamese score, as that code does.
         """
         cfg = self.config
         score = out.score if score is None else score
@@ -153,7 +187,12 @@ class SiameseTracker(Tracker):
         penalty = scale_aspect_penalty(boxes[2] * out.scale, boxes[3] * out.scale,
                                        self.size[0] * out.scale, self.size[1] * out.scale, cfg.penalty_k)
         pscore = penalty * score
-        pscore = pscore * (1 - cfg.window_influence) + cosine_window(score.shape[0]) * cfg.window_influence
+        if online is not None and online_weight > 0:
+            lo, hi = float(online.min()), float(online.max())
+            norm = (online - lo) / (hi - lo) if hi > lo else np.zeros_like(online)
+            pscore = pscore * (1 - online_weight) + norm * online_weight
+        wi = cfg.window_influence if window_influence is None else window_influence
+        pscore = pscore * (1 - wi) + cosine_window(score.shape[0]) * wi
         best = int(np.argmax(pscore))
         r, c = divmod(best, score.shape[1])
         lr = float(penalty[r, c] * score[r, c] * cfg.lr)
@@ -163,16 +202,87 @@ class SiameseTracker(Tracker):
         size = smooth_size(self.size, box_cxcywh[2:], lr)
         self.center, self.size = clip_center_size(box_cxcywh[:2], size, image.shape, self.config.min_size)
 
-    def _track(self, image: np.ndarray) -> TrackResult:
-        out = self.search(image, [self.center])[0]
-        best, box, lr = self.select(out)
-        confidence = float(out.score.flat[best])
-        self.update_target(image, box, lr)
-        state = self.state_machine.update(confidence)
+    # -- hooks for online modules (DROL); the plain base has none ---------------------------------
+    def online_scores(self, out: SearchOutput) -> np.ndarray | None:
+        """Online classifier map on `out`'s cell grid (raw scale, label peak 1), or None."""
+        return None
+
+    @property
+    def online_weight(self) -> float:
+        return 0.0
+
+    def confidence(self, siamese: float, online: float | None) -> float:
+        """Confidence in [0, 1] of a chosen cell: the base uses its Siamese probability."""
+        return float(np.clip(siamese, 0.0, 1.0))
+
+    def accept_candidate(self, siamese: float, online: float | None) -> bool:
+        """Whether a re-detection candidate may end LOST (besides the confidence threshold)."""
+        return siamese >= self.config.redetect_min_score
+
+    def after_frame(self, image: np.ndarray, out: SearchOutput, best: int, state: TrackState) -> None:
+        """Called after a normal (not lost-mode) frame, once the target is updated."""
+
+    def _result(self, confidence: float, state: TrackState, response: np.ndarray, region) -> TrackResult:
         return TrackResult(
             box=cxcywh_to_xywh(np.concatenate([self.center, self.size])),
-            confidence=confidence,
+            confidence=float(confidence),
             state=state,
-            response=out.score.astype(np.float32),
-            search_region=out.region,
+            response=np.clip(response, 0.0, 1.0).astype(np.float32),
+            search_region=np.asarray(region, dtype=np.float64),
         )
+
+    def _track(self, image: np.ndarray) -> TrackResult:
+        if self.config.long_term and self.state_machine.state is TrackState.LOST:
+            return self._track_lost(image)
+        out = self.search(image, [self.center])[0]
+        online = self.online_scores(out)
+        best, box, lr = self.select(out, online=online, online_weight=self.online_weight)
+        siamese = float(out.score.flat[best])
+        confidence = self.confidence(siamese, None if online is None else float(online.flat[best]))
+        state = self.state_machine.update(confidence)
+        if self.config.long_term and state is TrackState.LOST:
+            self.lost_frames = 0  # hold the box from this frame on; re-detection starts next frame
+        else:
+            self.update_target(image, box, lr)
+        self.after_frame(image, out, best, state)
+        return self._result(confidence, state, out.score, out.region)
+
+    # -- long-term re-detection ---------------------------------------------------------------------
+    def tile_centers(self, image_shape) -> list[np.ndarray]:
+        """Centres of enlarged crops covering the whole frame; at most `max_tiles` per call, in turn."""
+        height, width = image_shape[:2]
+        side, _ = self.search_size(self.config.lost_instance_size)
+        nx, ny = max(1, math.ceil(width / side)), max(1, math.ceil(height / side))
+        xs = (np.arange(nx) + 0.5) * width / nx
+        ys = (np.arange(ny) + 0.5) * height / ny
+        tiles = [np.array([x, y]) for y in ys for x in xs]
+        if len(tiles) <= self.config.max_tiles:
+            return tiles
+        start = self._tile_cursor % len(tiles)
+        self._tile_cursor = start + self.config.max_tiles
+        return [tiles[(start + k) % len(tiles)] for k in range(self.config.max_tiles)]
+
+    def _track_lost(self, image: np.ndarray) -> TrackResult:
+        """One lost-mode frame: enlarged (or full-frame) search; the box stays held unless re-found."""
+        cfg = self.config
+        self.lost_frames += 1
+        full = cfg.full_frame_after > 0 and self.lost_frames >= cfg.full_frame_after
+        centers = self.tile_centers(image.shape) if full else [self.center]
+        outs = self.search(image, centers, cfg.lost_instance_size)
+        best_pick = None
+        for out in outs:
+            online = self.online_scores(out)
+            index, box, lr = self.select(out, online=online, online_weight=self.online_weight,
+                                         window_influence=0.0 if full else cfg.lost_window_influence)
+            siamese = float(out.score.flat[index])
+            onl = None if online is None else float(online.flat[index])
+            conf = self.confidence(siamese, onl)
+            if best_pick is None or conf > best_pick[0]:
+                best_pick = (conf, box, lr, siamese, onl, out)
+        conf, box, lr, siamese, onl, out = best_pick
+        state = self.state_machine.update(conf, can_recover=self.accept_candidate(siamese, onl))
+        if state is not TrackState.LOST:
+            self.center = box[:2].copy()  # jump to the re-detection; size from the candidate, smoothed
+            self.update_target(image, box, lr)
+            self.lost_frames = 0
+        return self._result(conf, state, out.score, out.region)

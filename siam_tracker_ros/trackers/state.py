@@ -42,10 +42,12 @@ class StateMachine:
         self.state = TrackState.TRACKING
         self._low_frames = 0
 
-    def update(self, confidence: float) -> TrackState:
+    def update(self, confidence: float, can_recover: bool = True) -> TrackState:
+        """Next state; `can_recover=False` keeps LOST whatever the confidence (a re-detection candidate
+        that failed a check other than the confidence, e.g. the online classifier's)."""
         t = self.thresholds
         if self.state is TrackState.LOST:
-            if confidence >= t.found_above:
+            if can_recover and confidence >= t.found_above:
                 self.state = TrackState.TRACKING if confidence >= t.uncertain_below else TrackState.UNCERTAIN
                 self._low_frames = 0
             return self.state
