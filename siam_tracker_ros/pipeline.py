@@ -140,6 +140,12 @@ class LatestFrameSlot(Generic[T]):
         with self._cond:
             return self._closed
 
+    @property
+    def pending(self) -> bool:
+        """An item waits to be taken."""
+        with self._cond:
+            return self._full
+
     def put(self, item: T) -> bool:
         """Offer the newest item; returns True when it replaced one nobody took."""
         with self._cond:

@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import yaml
 
 from siam_tracker_ros.errors import ConfigError, InvalidBoxError, SiamTrackerError
 from siam_tracker_ros.libs.boxes import iou_xywh
@@ -25,7 +26,7 @@ from siam_tracker_ros.pipeline import (
     build_tracker_for,
     tracker_device,
 )
-from siam_tracker_ros.trackers.registry import build_tracker
+from siam_tracker_ros.trackers.registry import available_trackers, build_tracker
 
 SEQUENCE = "data/sequences/vot_bag"
 N_FRAMES = 12
@@ -282,6 +283,21 @@ def test_node_params_table_describes_every_field_with_valid_defaults():
 def test_node_params_validate_rejects_bad_values(values, message):
     with pytest.raises(ConfigError, match=message):
         replace(NodeParams(), **values).validate()
+
+
+PARAMS_FILES = sorted((Path(__file__).resolve().parents[1] / "config").glob("*.params.yaml"))
+
+
+@pytest.mark.parametrize("path", PARAMS_FILES, ids=[p.name for p in PARAMS_FILES])
+def test_params_files_hold_every_parameter_with_its_declared_type(path):
+    values = yaml.safe_load(path.read_text())["siam_tracker"]["ros__parameters"]
+    assert sorted(values) == sorted(p.name for p in PARAMETERS), "a params file sets every parameter"
+    for info in PARAMETERS:  # rclpy refuses a value whose type differs from the declared default's
+        value = values[info.name]
+        assert type(value) is info.type, f"{path.name}: {info.name} must be a {info.type.__name__}"
+    replace(NodeParams(**values), tracker=NodeParams().tracker).validate()
+    if values["tracker"] not in available_trackers():
+        pytest.xfail(f"{path.name} names tracker {values['tracker']!r}, not in the registry yet")
 
 
 def test_build_tracker_for_falls_back_to_the_cpu(shared_dir, monkeypatch):
