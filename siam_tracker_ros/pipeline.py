@@ -268,17 +268,18 @@ class TrackingPipeline:
     def tracker_name(self) -> str:
         return self._tracker.name if self._tracker is not None else ""
 
+    # The two reads below take no lock, so that status queries (diagnostics) never wait for a frame or
+    # a catch-up being tracked: the attributes are replaced, never changed in place.
     @property
     def target_box(self) -> np.ndarray | None:
         """The current target (x, y, w, h) in px, None while IDLE."""
-        with self._lock:
-            return None if self._box is None else self._box.copy()
+        box = self._box
+        return None if box is None else box.copy()
 
     @property
     def init_pending(self) -> bool:
         """A box waits for its frame (sent before the first image or for a frame not received yet)."""
-        with self._lock:
-            return self._pending is not None
+        return self._pending is not None
 
     @property
     def buffer(self) -> FrameRingBuffer:
