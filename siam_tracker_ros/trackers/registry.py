@@ -17,7 +17,7 @@ import yaml
 from siam_tracker_ros.errors import ConfigError, UnknownTrackerError
 from siam_tracker_ros.trackers.base import Tracker
 
-DEFAULT_TRACKER = "nano"
+DEFAULT_TRACKER = "drol_nano"
 
 # config `type` -> "module:function" building a Tracker from (config, device, fp16, weights)
 _BUILDERS = {

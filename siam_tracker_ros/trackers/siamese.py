@@ -100,6 +100,7 @@ class SiameseTracker(Tracker):
         self.template_feat: torch.Tensor | None = None
         self.lost_frames = 0
         self._tile_cursor = 0
+        self.last_scores: tuple[float, float | None] = (1.0, None)  # (Siamese, online) behind confidence
 
     # -- network plumbing -------------------------------------------------------------------------
     def _to_tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
@@ -238,7 +239,8 @@ class SiameseTracker(Tracker):
         online = self.online_scores(out)
         best, box, lr = self.select(out, online=online, online_weight=self.online_weight)
         siamese = float(out.score.flat[best])
-        confidence = self.confidence(siamese, None if online is None else float(online.flat[best]))
+        self.last_scores = (siamese, None if online is None else float(online.flat[best]))
+        confidence = self.confidence(*self.last_scores)
         state = self.state_machine.update(confidence)
         if self.config.long_term and state is TrackState.LOST:
             self.lost_frames = 0  # hold the box from this frame on; re-detection starts next frame
@@ -280,6 +282,7 @@ class SiameseTracker(Tracker):
             if best_pick is None or conf > best_pick[0]:
                 best_pick = (conf, box, lr, siamese, onl, out)
         conf, box, lr, siamese, onl, out = best_pick
+        self.last_scores = (siamese, onl)
         state = self.state_machine.update(conf, can_recover=self.accept_candidate(siamese, onl))
         if state is not TrackState.LOST:
             self.center = box[:2].copy()  # jump to the re-detection; size from the candidate, smoothed

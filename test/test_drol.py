@@ -1,0 +1,134 @@
+"""DROL on NanoTrack v2 (siam_tracker_ros.trackers.drol) on real frames from the shared folder."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from siam_tracker_ros.evaluation.datasets import load_sequence
+from siam_tracker_ros.libs.boxes import iou_xywh
+from siam_tracker_ros.trackers import registry
+from siam_tracker_ros.trackers.drol import (
+    HARD_NEGATIVE,
+    NORMAL,
+    NOT_FOUND,
+    UNCERTAIN,
+    OnlineClassifier,
+    OnlineConfig,
+)
+from siam_tracker_ros.trackers.registry import build_tracker
+from siam_tracker_ros.trackers.siamese import SiameseTracker
+
+
+@pytest.fixture(scope="module")
+def drol(shared_dir, monkeypatch_module):
+    monkeypatch_module.setenv("SIAM_TRACKER_WEIGHTS", str(shared_dir / "weights"))
+    torch.set_num_threads(2)
+    return build_tracker("drol_nano", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
+@pytest.fixture(scope="module")
+def ball(shared_dir):
+    return load_sequence(shared_dir / "data" / "sequences" / "vot_ball1")
+
+
+def test_default_tracker_is_drol_nano():
+    assert registry.DEFAULT_TRACKER == "drol_nano"
+    config = registry.load_config("drol_nano")
+    assert config["type"] == "drol" and config["tracking"]["long_term"] is True
+    assert registry.load_config("nano")["tracking"].get("long_term", False) is False
+
+
+def test_every_drol_value_names_its_source():
+    path = Path(registry.config_dir()) / "drol_nano.yaml"
+    lines = path.read_text().splitlines()
+    leaves = [ln for ln in lines if ":" in ln and not ln.strip().startswith("#")
+              and not ln.rstrip().endswith(":")]
+    missing = [ln for ln in leaves if "#" not in ln and ln.split(":")[0].strip() not in
+               ("type", "description", "version")]
+    assert not missing, missing
+    assert yaml.safe_load(path.read_text())["tracking"]["online"]["memory_size"] == 250
+
+
+def test_first_frame_classifier_peaks_on_target(drol, ball):
+    frame, box = ball.frame(0), ball.groundtruth[0]
+    drol.init(frame, box)
+    clf = drol.classifier
+    assert clf.num_init == 30  # 23 augmented crops + 7 dropout copies (paper L566: 30)
+    assert clf.init_losses[-1] < 0.5 * clf.init_losses[0]
+    out = drol.search(frame, [drol.center])[0]
+    score = drol.online_scores(out)
+    r, c = np.unravel_index(np.argmax(score), score.shape)
+    centre = score.shape[0] // 2
+    assert abs(r - centre) <= 1 and abs(c - centre) <= 1
+    assert score.max() > 0.5
+    # away from the target the classifier answers low
+    assert np.median(score) < 0.2
+
+
+def test_drol_tracks_short_clip_with_high_confidence(drol, ball):
+    drol.init(ball.frame(0), ball.groundtruth[0])
+    ious, confs = [], []
+    for k in range(1, 40):
+        out = drol.track(ball.frame(k))
+        ious.append(float(iou_xywh(out.box[None], ball.groundtruth[k][None])[0]))
+        confs.append(out.confidence)
+        assert 0.0 <= out.confidence <= 1.0
+        assert out.response.dtype == np.float32 and out.response.max() <= 1.0
+    assert np.mean(ious) > 0.6
+    assert np.median(confs) > 0.7
+    assert drol.classifier.num_stored > drol.classifier.num_init  # samples were added
+
+
+def test_confidence_is_low_on_a_frame_without_the_target(drol, ball):
+    frame, box = ball.frame(0), ball.groundtruth[0]
+    drol.init(frame, box)
+    assert drol.track(frame).confidence > 0.7
+    x, y, w, h = box.astype(int)
+    blank = frame.copy()  # the target region painted over with the surrounding mean colour
+    blank[max(0, y - h) : y + 2 * h, max(0, x - w) : x + 2 * w] = frame.mean(axis=(0, 1)).astype(np.uint8)
+    assert drol.track(blank).confidence < 0.3
+
+
+def test_sample_memory_keeps_initial_samples():
+    cfg = OnlineConfig(memory_size=5)
+    clf = OnlineClassifier(8, cfg)
+    feats = torch.randn(4, 8, 16, 16)
+    labels = torch.rand(4, 16, 16)
+    cfg.init_gn_iter = 1
+    clf.initialize(feats, labels)
+    init = clf.samples[:4].clone()
+    for k in range(12):
+        clf.add_sample(torch.full((1, 64, 16, 16), float(k)), torch.zeros(16, 16), 0.01)
+    assert torch.equal(clf.samples[:4], init)
+    assert clf.num_stored == 9
+    assert float(clf.weights.sum()) == pytest.approx(1.0)
+    assert float(clf.weights[:4].sum()) >= cfg.init_min_weight - 1e-6
+    assert float(clf.samples[4:9].amax()) == 11.0  # the newest sample is in memory
+
+
+def test_flags():
+    clf = OnlineClassifier(8, OnlineConfig())
+    m = np.zeros((16, 16), np.float32)
+    assert clf.flag(m + 0.1, (2, 2)) == NOT_FOUND
+    m[8, 8] = 1.0
+    assert clf.flag(m, (2, 2)) == NORMAL
+    m2 = m.copy()
+    m2[8, 13] = 0.9  # a near-equal second peak, both close to the centre: ambiguous
+    assert clf.flag(m2, (2, 2)) == UNCERTAIN
+    m3 = m.copy()
+    m3[1, 1] = 0.6  # a clear distractor
+    assert clf.flag(m3, (2, 2)) == HARD_NEGATIVE
+
+
+def test_drol_is_a_siamese_plugin(drol):
+    assert isinstance(drol, SiameseTracker)
+    assert drol.online_weight == pytest.approx(0.8)

@@ -1,0 +1,79 @@
+"""Long-term mode: hysteresis state machine, held box, enlarged / full-frame re-detection, on real frames."""
+
+import numpy as np
+import pytest
+import torch
+
+from siam_tracker_ros.evaluation.datasets import load_sequence
+from siam_tracker_ros.evaluation.out_of_view import build_out_of_view, out_of_view_metrics
+from siam_tracker_ros.evaluation.runner import run_tracker
+from siam_tracker_ros.trackers.base import TrackState
+from siam_tracker_ros.trackers.registry import build_tracker
+from siam_tracker_ros.trackers.state import StateMachine, StateThresholds
+
+
+def test_hysteresis():
+    sm = StateMachine(StateThresholds(lost_below=0.3, uncertain_below=0.5, found_above=0.7, lost_after=2))
+    assert sm.update(0.9) is TrackState.TRACKING
+    assert sm.update(0.4) is TrackState.UNCERTAIN
+    assert sm.update(0.2) is TrackState.UNCERTAIN  # one low frame is not enough (lost_after=2)
+    assert sm.update(0.2) is TrackState.LOST
+    assert sm.update(0.6) is TrackState.LOST  # between the thresholds: stays lost
+    assert sm.update(0.95, can_recover=False) is TrackState.LOST  # a rejected candidate
+    assert sm.update(0.75) is TrackState.TRACKING
+
+
+@pytest.fixture(scope="module")
+def weights(shared_dir):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SIAM_TRACKER_WEIGHTS", str(shared_dir / "weights"))
+        torch.set_num_threads(2)
+        yield
+
+
+def test_tiles_cover_the_frame(weights):
+    tracker = build_tracker("nano", device="cpu", overrides={"long_term": True, "max_tiles": 100})
+    image = np.zeros((360, 640, 3), np.uint8)
+    tracker.init(image, np.array([300.0, 160.0, 20.0, 20.0]))
+    side, _ = tracker.search_size(tracker.config.lost_instance_size)
+    tiles = tracker.tile_centers(image.shape)
+    ys, xs = np.mgrid[0:360:7, 0:640:7]
+    covered = np.zeros(xs.shape, bool)
+    for cx, cy in tiles:
+        covered |= (np.abs(xs - cx) <= side / 2) & (np.abs(ys - cy) <= side / 2)
+    assert covered.all() and len(tiles) > 1
+    tracker.config.max_tiles = 1  # more tiles than a pass takes: visited in turn
+    seen = {tuple(tracker.tile_centers(image.shape)[0]) for _ in range(len(tiles))}
+    assert len(seen) == len(tiles)
+
+
+@pytest.fixture(scope="module")
+def oov(shared_dir):
+    seq = load_sequence(shared_dir / "data" / "sequences" / "vot_ball1")
+    return build_out_of_view(seq, seed=3, min_absent=12, max_absent=20)
+
+
+@pytest.mark.parametrize("name", ["drol_nano"])
+def test_lost_while_out_of_view_box_held_and_reacquired(weights, oov, name):
+    tracker = build_tracker(name, device="cpu")
+    frames = [oov.frames[k] for k in range(len(oov))]
+    result = run_tracker(tracker, frames, oov.groundtruth[0])
+    metrics = out_of_view_metrics(result.boxes_array(), result.states, oov)
+    assert metrics["lost_when_absent"] >= 0.8
+    assert metrics["reacquisition_rate"] == 1.0
+    assert metrics["lost_when_visible"] < 0.3
+    boxes, states = result.boxes_array(), result.states
+    for k in range(1, len(states)):
+        if states[k] == "lost" and states[k - 1] == "lost":
+            assert np.array_equal(boxes[k], boxes[k - 1])  # held, not smeared onto the background
+    conf = np.array(result.confidences)
+    absent = oov.absent.copy()
+    assert conf[absent].mean() < 0.3 < conf[~absent][1:].mean()
+
+
+def test_short_term_nano_keeps_moving_its_box(weights, oov):
+    tracker = build_tracker("nano", device="cpu")
+    assert tracker.config.long_term is False
+    frames = [oov.frames[k] for k in range(40)]
+    result = run_tracker(tracker, frames, oov.groundtruth[0])
+    assert len(result.boxes) == 40
