@@ -87,7 +87,8 @@ def test_bench_reports_ratio_to_reference(shared_dir, capsys):
     out = capsys.readouterr().out
     assert "fps / cv2_nano" in out
     line = next(row for row in out.splitlines() if row.startswith("nano "))
-    assert float(line.split()[-1]) > 0
+    frames, fps, median_ms, p95_ms = (float(v) for v in line.split()[1:5])
+    assert frames == 6 and fps > 0 and 0 < median_ms <= p95_ms
 
 
 def test_missing_source(capsys, tmp_path):

@@ -88,7 +88,9 @@ def iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = iw * ih
     union = a[..., 2] * a[..., 3] + b[..., 2] * b[..., 3] - inter
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0) + 0.0 * (a[..., 0] + b[..., 0])
+        iou = np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+    missing = np.isnan(a).any(axis=-1) | np.isnan(b).any(axis=-1)
+    return np.where(missing, np.nan, iou)
 
 
 def context_size(size: Sequence[float], context_amount: float) -> float:

@@ -8,7 +8,6 @@ tracker: two trackers (even two of the same name) can run side by side in one pr
 from __future__ import annotations
 
 import importlib
-import importlib.resources
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +27,11 @@ _BUILDERS = {
 
 
 def config_dir() -> Path:
-    """Folder of the tracker YAML files: installed package data, else the source tree's config/trackers."""
-    try:
-        installed = Path(str(importlib.resources.files("siam_tracker_ros.tracker_configs")))
-        if installed.is_dir():
-            return installed
-    except ModuleNotFoundError:
-        pass
-    return Path(__file__).resolve().parents[2] / "config" / "trackers"
+    """Folder of the tracker YAML files: where pip and colcon install them (the package's
+    `tracker_configs`), else the source tree's config/trackers."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "tracker_configs"
+    return installed if installed.is_dir() else package.parent / "config" / "trackers"
 
 
 def available_trackers() -> list[str]:
