@@ -520,13 +520,14 @@ class NodeParams:
         True, "Start tracking from two clicks (opposite box corners) in rqt_image_view, published as "
         "geometry_msgs/Point on <image_topic>_mouse_left.", read_only=True)
     lost_below: float = _param(
-        0.2, "Confidence below which the target is reported LOST.", low=0.0, high=1.0, rebuilds_tracker=True)
+        -1.0, "Confidence below which the target is reported LOST; -1: the tracker config's value "
+        "(calibrated per tracker).", low=-1.0, high=1.0, rebuilds_tracker=True)
     uncertain_below: float = _param(
-        0.5, "Confidence below which the target is reported UNCERTAIN (>= lost_below).", low=0.0, high=1.0,
-        rebuilds_tracker=True)
+        -1.0, "Confidence below which the target is reported UNCERTAIN (>= lost_below); -1: the tracker "
+        "config's value.", low=-1.0, high=1.0, rebuilds_tracker=True)
     found_above: float = _param(
-        0.6, "Confidence above which a LOST target is reported found again (>= lost_below; hysteresis).",
-        low=0.0, high=1.0, rebuilds_tracker=True)
+        -1.0, "Confidence above which a LOST target is reported found again (>= lost_below; hysteresis); "
+        "-1: the tracker config's value.", low=-1.0, high=1.0, rebuilds_tracker=True)
     stamp_tolerance: float = _param(
         0.010, "Largest difference [s] between an InitBox stamp and the buffered frame it is applied to.",
         low=0.0, high=1.0)
@@ -557,7 +558,6 @@ class NodeParams:
             raise ConfigError(f"parameter device must be auto, cpu, cuda or cuda:N; got {self.device!r}")
         if not self.image_topic.strip():
             raise ConfigError("parameter image_topic must name a topic, e.g. /camera/image_raw")
-        self.thresholds()
         from siam_tracker_ros.trackers.registry import available_trackers
 
         names = available_trackers()
@@ -565,13 +565,19 @@ class NodeParams:
             raise ConfigError(
                 f"parameter tracker: unknown tracker {self.tracker!r}; available: {', '.join(names)}"
             )
+        self.thresholds()
         return self
 
     def thresholds(self) -> StateThresholds:
-        """The state thresholds; ConfigError when they are not ordered lost <= uncertain, lost <= found."""
+        """The state thresholds in force: the tracker config's, with those set here (>= 0) replacing
+        them; ConfigError when they are not ordered lost <= uncertain, lost <= found."""
+        from siam_tracker_ros.trackers.registry import load_config
+
+        state = {**load_config(self.tracker).get("tracking", {}).get("state", {}),
+                 **self.tracker_overrides().get("state", {})}
         try:
-            return StateThresholds(self.lost_below, self.uncertain_below, self.found_above)
-        except ConfigError as exc:
+            return StateThresholds(**state)
+        except (ConfigError, TypeError) as exc:
             raise ConfigError(f"parameters lost_below / uncertain_below / found_above: {exc}") from None
 
     @property
@@ -581,7 +587,8 @@ class NodeParams:
     def tracker_overrides(self) -> dict[str, Any]:
         """The part of the tracker config these parameters replace (for `build_tracker(overrides=...)`)."""
         names = ("lost_below", "uncertain_below", "found_above")
-        return {"state": {name: float(getattr(self, name)) for name in names}}
+        state = {name: float(getattr(self, name)) for name in names if getattr(self, name) >= 0}
+        return {"state": state} if state else {}
 
     def tracker_spec(self) -> tuple:
         """The values that define the built tracker; a change in any of them needs a new tracker."""

@@ -26,7 +26,7 @@ from siam_tracker_ros.pipeline import (
     build_tracker_for,
     tracker_device,
 )
-from siam_tracker_ros.trackers.registry import available_trackers, build_tracker
+from siam_tracker_ros.trackers.registry import available_trackers, build_tracker, load_config
 
 SEQUENCE = "data/sequences/vot_bag"
 N_FRAMES = 12
@@ -258,17 +258,22 @@ def test_node_params_table_describes_every_field_with_valid_defaults():
         assert info.description.endswith(".") or info.description.endswith(")"), info.name
         assert isinstance(getattr(params, info.name), info.type)
     assert params.stamp_tolerance_ns == 10_000_000
-    thresholds = {"lost_below": 0.2, "uncertain_below": 0.5, "found_above": 0.6}
-    assert params.tracker_overrides() == {"state": thresholds}
-    assert params.changed(lost_below=0.1).lost_below == 0.1
+    assert params.tracker_overrides() == {}  # -1: the tracker config's calibrated thresholds
+    config_state = load_config(params.tracker)["tracking"]["state"]
+    assert params.thresholds().lost_below == config_state["lost_below"]
+    changed = params.changed(lost_below=0.1)
+    assert changed.tracker_overrides() == {"state": {"lost_below": 0.1}}
+    assert changed.thresholds().lost_below == 0.1
+    assert changed.thresholds().found_above == config_state["found_above"]
 
 
 @pytest.mark.parametrize(
     ("values", "message"),
     [
         ({"lost_below": 1.5}, "lost_below must lie in"),
+        ({"lost_below": -2.0}, "lost_below must lie in"),
         ({"lost_below": 0.6, "uncertain_below": 0.5}, "lost_below"),
-        ({"found_above": 0.1}, "found_above"),
+        ({"lost_below": 0.3, "found_above": 0.1}, "found_above"),
         ({"stamp_tolerance": -0.001}, "stamp_tolerance"),
         ({"stamp_tolerance": math.nan}, "stamp_tolerance must be a finite float"),
         ({"buffer_size": 0}, "buffer_size"),

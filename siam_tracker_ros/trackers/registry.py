@@ -52,6 +52,17 @@ def load_config(name: str) -> dict[str, Any]:
     return config
 
 
+def merge_config(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """`base` updated with `changes`; dictionaries are merged recursively, other values replaced."""
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_config(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def resolve_device(device: str | None, fp16: bool = False) -> str:
     """'auto'/None -> cuda when available, else cpu; a cuda request without CUDA is an error."""
     import torch
@@ -71,11 +82,12 @@ def build_tracker(name: str = DEFAULT_TRACKER, device: str | None = None, fp16: 
                   weights: str | None = None, overrides: dict[str, Any] | None = None) -> Tracker:
     """A new tracker `name` on `device` ('auto', 'cpu', 'cuda'); `weights` overrides the config's file.
 
-    `overrides` are merged into the config's `tracking` section (for experiments and ROS parameters).
+    `overrides` are merged into the config's `tracking` section, nested sections key by key (for
+    experiments and ROS parameters: {"state": {"lost_below": 0.3}} changes one threshold only).
     """
     config = load_config(name)
     if overrides:
-        config["tracking"] = {**config.get("tracking", {}), **overrides}
+        config["tracking"] = merge_config(config.get("tracking", {}), overrides)
     module_name, func_name = _BUILDERS[config["type"]].split(":")
     builder = getattr(importlib.import_module(module_name), func_name)
     return builder(config, device=device, fp16=fp16, weights=weights)
