@@ -255,10 +255,10 @@ class DROLConfig:
     template_threshold: float = 0.75  # tau_c on the classifier peak
     template_iou: float = 0.6        # upsilon_r
     template_margin: float = 0.5     # upsilon_c
-    # confidence = sigmoid(bias + w_siamese * siamese + w_online * clip(online, 0, 1.5))
-    conf_bias: float = -6.0
-    conf_siamese: float = 6.0
-    conf_online: float = 6.0
+    # confidence = sigmoid(bias + w_siamese * clip(logit, -5, 15) / 10 + w_online * clip(online, 0, 1.5))
+    conf_bias: float = -4.85
+    conf_siamese: float = 3.27
+    conf_online: float = 4.93
     redetect_min_online: float = 0.5
     online: OnlineConfig = field(default_factory=OnlineConfig)
 
@@ -321,10 +321,21 @@ class DROLTracker(SiameseTracker):
             score = cv2.resize(score, (s, s), interpolation=cv2.INTER_CUBIC)
         return score
 
-    def confidence(self, siamese: float, online: float | None) -> float:
+    def confidence(self, siamese: float, online: float | None, logit: float | None = None) -> float:
+        """P(on target) = sigmoid(bias + a * clip(logit, -5, 15) / 10 + b * clip(online, 0, 1.5)).
+
+        The Siamese logit (target minus background) is used rather than its softmax, which saturates
+        near 1 on background too; the online score is the classifier's raw output (label peak 1). The
+        weights come from a logistic fit on out-of-view sets built from data/train (positives: frames
+        with IoU >= 0.3; negatives: target absent or box off target).
+        """
         d = self.drol
+        if logit is None:
+            p = float(np.clip(siamese, 1e-6, 1 - 1e-6))
+            logit = math.log(p / (1 - p))
         onl = 0.0 if online is None else float(np.clip(online, 0.0, 1.5))
-        return float(1.0 / (1.0 + math.exp(-(d.conf_bias + d.conf_siamese * siamese + d.conf_online * onl))))
+        z = d.conf_bias + d.conf_siamese * float(np.clip(logit, -5.0, 15.0)) / 10.0 + d.conf_online * onl
+        return float(1.0 / (1.0 + math.exp(-z)))
 
     def accept_candidate(self, siamese: float, online: float | None) -> bool:
         ok = super().accept_candidate(siamese, online)

@@ -82,6 +82,7 @@ class SearchOutput:
     features: torch.Tensor
     scale: float
     region: np.ndarray
+    logit: np.ndarray | None = None  # (S, S) target-minus-background logit (the probability saturates)
 
 
 class SiameseTracker(Tracker):
@@ -101,6 +102,7 @@ class SiameseTracker(Tracker):
         self.lost_frames = 0
         self._tile_cursor = 0
         self.last_scores: tuple[float, float | None] = (1.0, None)  # (Siamese, online) behind confidence
+        self.last_logit = 0.0
 
     # -- network plumbing -------------------------------------------------------------------------
     def _to_tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
@@ -147,12 +149,14 @@ class SiameseTracker(Tracker):
                        instance_size: int) -> list[SearchOutput]:
         """Head + decoding for already embedded crops (a second template reuses the search features)."""
         cls, loc = self.network.head(template_feat, features)
-        score = torch.softmax(cls.float(), dim=1)[:, 1].cpu().numpy()
+        cls = cls.float()
+        score = torch.softmax(cls, dim=1)[:, 1].cpu().numpy()
+        logit = (cls[:, 1] - cls[:, 0]).cpu().numpy()
         loc = loc.float().cpu().numpy()
         outputs = []
         for i, center in enumerate(centers):
             boxes, region = self._decode(loc[i], center, scale, instance_size)
-            outputs.append(SearchOutput(score[i], boxes, features[i : i + 1], scale, region))
+            outputs.append(SearchOutput(score[i], boxes, features[i : i + 1], scale, region, logit[i]))
         return outputs
 
     def _decode(self, loc: np.ndarray, center: np.ndarray, scale: float, instance_size: int
@@ -212,7 +216,7 @@ class SiameseTracker(Tracker):
     def online_weight(self) -> float:
         return 0.0
 
-    def confidence(self, siamese: float, online: float | None) -> float:
+    def confidence(self, siamese: float, online: float | None, logit: float | None = None) -> float:
         """Confidence in [0, 1] of a chosen cell: the base uses its Siamese probability."""
         return float(np.clip(siamese, 0.0, 1.0))
 
@@ -240,7 +244,8 @@ class SiameseTracker(Tracker):
         best, box, lr = self.select(out, online=online, online_weight=self.online_weight)
         siamese = float(out.score.flat[best])
         self.last_scores = (siamese, None if online is None else float(online.flat[best]))
-        confidence = self.confidence(*self.last_scores)
+        self.last_logit = float(out.logit.flat[best])
+        confidence = self.confidence(*self.last_scores, self.last_logit)
         state = self.state_machine.update(confidence)
         if self.config.long_term and state is TrackState.LOST:
             self.lost_frames = 0  # hold the box from this frame on; re-detection starts next frame
@@ -278,10 +283,11 @@ class SiameseTracker(Tracker):
                                          window_influence=0.0 if full else cfg.lost_window_influence)
             siamese = float(out.score.flat[index])
             onl = None if online is None else float(online.flat[index])
-            conf = self.confidence(siamese, onl)
+            logit = float(out.logit.flat[index])
+            conf = self.confidence(siamese, onl, logit)
             if best_pick is None or conf > best_pick[0]:
-                best_pick = (conf, box, lr, siamese, onl, out)
-        conf, box, lr, siamese, onl, out = best_pick
+                best_pick = (conf, box, lr, siamese, onl, out, logit)
+        conf, box, lr, siamese, onl, out, self.last_logit = best_pick
         self.last_scores = (siamese, onl)
         state = self.state_machine.update(conf, can_recover=self.accept_candidate(siamese, onl))
         if state is not TrackState.LOST:
