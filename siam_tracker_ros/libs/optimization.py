@@ -8,7 +8,7 @@ any later tracker can reuse both.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -24,14 +24,11 @@ def _axpy(alpha, x: Sequence[Tensor], y: Sequence[Tensor]) -> TensorList:
     return [yi + alpha * xi for xi, yi in zip(x, y)]
 
 
-def conjugate_gradient(apply_a: Callable[[TensorList], TensorList], b: Sequence[Tensor],
-                       x0: Sequence[Tensor] | None = None, num_iter: int = 10, tol: float = 0.0,
-                       polak_ribiere: bool = True) -> TensorList:
-    """Solve A x = b for symmetric positive (semi-)definite A, warm-started at x0.
-
-    Polak-Ribiere beta by default (as the released DROL/pytracking code); Fletcher-Reeves otherwise.
-    Stops early when the residual norm falls below `tol` times that of b.
-    """
+def conjugate_gradient_steps(apply_a: Callable[[TensorList], TensorList], b: Sequence[Tensor],
+                             x0: Sequence[Tensor] | None = None, num_iter: int = 10, tol: float = 0.0,
+                             polak_ribiere: bool = True) -> Iterator[TensorList]:
+    """CG as a generator: yields the iterate after each iteration, so a tracker can spread one solve
+    over several frames (the operator must not change in between)."""
     x = [t.clone() for t in x0] if x0 is not None else [torch.zeros_like(t) for t in b]
     r = [bi - ai for bi, ai in zip(b, apply_a(x))] if x0 is not None else [t.clone() for t in b]
     b_norm = float(_dot(b, b).sqrt())
@@ -41,25 +38,38 @@ def conjugate_gradient(apply_a: Callable[[TensorList], TensorList], b: Sequence[
     for _ in range(num_iter):
         rho = _dot(r, r)
         if float(rho.sqrt()) <= tol * b_norm or float(rho) == 0.0:
-            break
+            return
         if p is None:
             p = [t.clone() for t in r]
         else:
             if polak_ribiere:
-                beta = (rho - _dot(r, r_prev)) / rho_prev
-                beta = torch.clamp(beta, min=0.0)
+                beta = torch.clamp((rho - _dot(r, r_prev)) / rho_prev, min=0.0)
             else:
                 beta = rho / rho_prev
             p = [ri + beta * pi for ri, pi in zip(r, p)]
         q = apply_a(p)
         denom = _dot(p, q)
         if float(denom) <= 0.0:
-            break
+            return
         alpha = rho / denom
         x = _axpy(alpha, p, x)
         r_prev = r
         r = _axpy(-alpha, q, r)
         rho_prev = rho
+        yield x
+
+
+def conjugate_gradient(apply_a: Callable[[TensorList], TensorList], b: Sequence[Tensor],
+                       x0: Sequence[Tensor] | None = None, num_iter: int = 10, tol: float = 0.0,
+                       polak_ribiere: bool = True) -> TensorList:
+    """Solve A x = b for symmetric positive (semi-)definite A, warm-started at x0.
+
+    Polak-Ribiere beta by default (as the released DROL/pytracking code); Fletcher-Reeves otherwise.
+    Stops early when the residual norm falls below `tol` times that of b.
+    """
+    x = [t.clone() for t in x0] if x0 is not None else [torch.zeros_like(t) for t in b]
+    for step in conjugate_gradient_steps(apply_a, b, x0, num_iter, tol, polak_ribiere):
+        x = step
     return x
 
 

@@ -25,7 +25,7 @@ from siam_tracker_ros.libs.augmentation import drol_augmentations
 from siam_tracker_ros.libs.boxes import context_size, cxcywh_to_xywh, iou_xywh
 from siam_tracker_ros.libs.cropping import crop_square
 from siam_tracker_ros.libs.labels import gaussian_label, label_sigma
-from siam_tracker_ros.libs.optimization import conjugate_gradient, gauss_newton_cg
+from siam_tracker_ros.libs.optimization import conjugate_gradient, conjugate_gradient_steps, gauss_newton_cg
 from siam_tracker_ros.trackers.base import TrackState
 from siam_tracker_ros.trackers.siamese import SearchOutput, SiameseConfig, SiameseTracker
 
@@ -51,6 +51,7 @@ class OnlineConfig:
     init_cg_iter: int = 10
     cg_iter: int = 5
     hard_negative_cg_iter: int = 5
+    cg_per_frame: int = 1  # CG iterations per frame while a solve runs (0: whole solve at once)
     update_every: int = 10
     memory_size: int = 250
     learning_rate: float = 0.01
@@ -97,6 +98,8 @@ class OnlineClassifier:
         self.num_stored = 0
         self.frames_since_update = 0
         self.init_losses: list[float] = []
+        self._solver = None
+        self._pending: list = []
 
     # -- model ---------------------------------------------------------------------------------------
     def _pad(self, x: Tensor) -> Tensor:
@@ -156,6 +159,8 @@ class OnlineClassifier:
         self.samples[:n], self.labels[:n], self.weights[:n] = x, labels, weights
         self.num_init = self.num_stored = n
         self.frames_since_update = 0
+        self._solver = None
+        self._pending = []
 
     # -- localisation flags (ATOM's localize_advanced) -------------------------------------------------
     def flag(self, score: np.ndarray, target_cells) -> str:
@@ -206,42 +211,85 @@ class OnlineClassifier:
         self.samples[slot] = x[0]
         self.labels[slot] = label
 
-    def optimize_filter(self, num_iter: int) -> None:
-        """CG on the filter only: a linear least-squares problem over the weighted memory."""
-        n = self.num_stored
-        x = self._pad(self.samples[:n])
-        y = self.labels[:n]
-        w = self.weights[:n].view(-1, 1, 1, 1)
+    def _filter_operator(self):
+        """(A, b) of the filter's normal equations over the memory, as GEMMs: a conv with one output
+        channel is slow on CPU, so the 4x4 taps are a (C, 16) matrix applied to pixel-major features and
+        the 16 shifted maps are summed."""
+        n, k = self.num_stored, self.config.filter_size
+        xp = self._pad(self.samples[:n])
+        _, c, hp, wp = xp.shape
+        h, w = hp - k + 1, wp - k + 1
+        xm = xp.permute(0, 2, 3, 1).reshape(-1, c)
+        shifts = [(dy, dx) for dy in range(k) for dx in range(k)]
+        wts = self.weights[:n].view(-1, 1, 1)
         reg = self.config.filter_reg
-        shape = self.filter.shape
 
-        def jt(v: Tensor) -> Tensor:
-            return torch.nn.grad.conv2d_weight(x, shape, v)
+        def forward(f: Tensor) -> Tensor:
+            z = (xm @ f[0].reshape(c, k * k)).view(n, hp, wp, k * k)
+            return sum(z[:, dy : dy + h, dx : dx + w, i] for i, (dy, dx) in enumerate(shifts))
+
+        def adjoint(v: Tensor) -> Tensor:
+            s = v.new_zeros(n, hp, wp, k * k)
+            for i, (dy, dx) in enumerate(shifts):
+                s[:, dy : dy + h, dx : dx + w, i] = v
+            return (xm.T @ s.view(-1, k * k)).view(1, c, k, k)
 
         def apply_a(p):
-            return [jt(w * F.conv2d(x, p[0])) + reg * p[0]]
+            return [adjoint(wts * forward(p[0])) + reg * p[0]]
 
-        b = [jt(w * y.unsqueeze(1))]
+        return apply_a, [adjoint(wts * self.labels[:n])]
+
+    def optimize_filter(self, num_iter: int) -> None:
+        """CG on the filter only (linear least squares over the weighted memory), all at once."""
+        apply_a, b = self._filter_operator()
         with torch.no_grad():
             self.filter = conjugate_gradient(apply_a, b, [self.filter], num_iter=num_iter)[0]
+
+    def start_solve(self, num_iter: int) -> None:
+        """Begin a CG solve that `step_solve` advances; samples arriving meanwhile wait in a queue."""
+        apply_a, b = self._filter_operator()
+        self._solver = conjugate_gradient_steps(apply_a, b, [self.filter], num_iter=num_iter)
+
+    def step_solve(self, iterations: int) -> None:
+        for _ in range(iterations):
+            try:
+                self.filter = next(self._solver)[0]
+            except StopIteration:
+                self._solver = None
+                for x, label, lr in self._pending:
+                    self.add_sample(x, label, lr)
+                self._pending = []
+                return
 
     def update(self, x: Tensor | None, label: Tensor | None, flag: str) -> bool:
         """Per tracked frame: store the sample unless flagged absent/ambiguous, refit when due.
 
-        Returns whether the filter was refitted.
+        With `cg_per_frame` > 0 a solve is spread over frames (that many CG iterations per frame);
+        0 runs it at once as the released code. Returns whether a solve was started.
         """
         cfg = self.config
         self.frames_since_update += 1
-        if x is not None and flag not in (NOT_FOUND, UNCERTAIN):
-            lr = cfg.hard_negative_learning_rate if flag == HARD_NEGATIVE else cfg.learning_rate
+        keep = x is not None and flag not in (NOT_FOUND, UNCERTAIN)
+        lr = cfg.hard_negative_learning_rate if flag == HARD_NEGATIVE else cfg.learning_rate
+        if self._solver is not None:
+            if keep:
+                self._pending.append((x, label, lr))
+            self.step_solve(cfg.cg_per_frame)
+            return False
+        if keep:
             self.add_sample(x, label, lr)
         if flag == HARD_NEGATIVE and cfg.hard_negative_cg_iter > 0:
-            self.optimize_filter(cfg.hard_negative_cg_iter)
+            iters = cfg.hard_negative_cg_iter
         elif self.frames_since_update >= cfg.update_every and cfg.cg_iter > 0:
-            self.optimize_filter(cfg.cg_iter)
+            iters = cfg.cg_iter
         else:
             return False
         self.frames_since_update = 0
+        if cfg.cg_per_frame > 0:
+            self.start_solve(iters)
+            self.step_solve(cfg.cg_per_frame)
+        else:
+            self.optimize_filter(iters)
         return True
 
 
