@@ -26,7 +26,7 @@ from siam_tracker_ros.trackers.siamese import SiameseTracker
 def drol(shared_dir, monkeypatch_module):
     monkeypatch_module.setenv("SIAM_TRACKER_WEIGHTS", str(shared_dir / "weights"))
     torch.set_num_threads(2)
-    return build_tracker("drol_nano", device="cpu")
+    return build_tracker("drol_nano", device="cpu")  # module scope: one initialisation for the clip tests
 
 
 @pytest.fixture(scope="module")
@@ -58,44 +58,51 @@ def test_every_drol_value_names_its_source():
     assert yaml.safe_load(path.read_text())["tracking"]["online"]["memory_size"] == 250
 
 
-def test_first_frame_classifier_peaks_on_target(drol, ball):
+@pytest.fixture(scope="module")
+def clip(drol, ball):
+    """One initialisation, the classifier's first-frame map, 25 tracked frames, then a frame without
+    the target (painted over with the mean colour)."""
     frame, box = ball.frame(0), ball.groundtruth[0]
     drol.init(frame, box)
+    first_map = drol.online_scores(drol.search(frame, [drol.center])[0])
+    init_stored = drol.classifier.num_stored
+    ious, confs, outs = [], [], []
+    for k in range(1, 26):
+        out = drol.track(ball.frame(k))
+        outs.append(out)
+        ious.append(float(iou_xywh(out.box[None], ball.groundtruth[k][None])[0]))
+        confs.append(out.confidence)
+    x, y, w, h = ball.groundtruth[25].astype(int)
+    blank = ball.frame(25).copy()
+    blank[max(0, y - h) : y + 2 * h, max(0, x - w) : x + 2 * w] = frame.mean(axis=(0, 1)).astype(np.uint8)
+    blank_conf = drol.track(blank).confidence
+    return {"first_map": first_map, "init_stored": init_stored, "ious": ious, "confs": confs,
+            "outs": outs, "blank_conf": blank_conf}
+
+
+def test_first_frame_classifier_peaks_on_target(drol, clip):
     clf = drol.classifier
     assert clf.num_init == 30  # 23 augmented crops + 7 dropout copies (paper L566: 30)
     assert clf.init_losses[-1] < 0.5 * clf.init_losses[0]
-    out = drol.search(frame, [drol.center])[0]
-    score = drol.online_scores(out)
+    score = clip["first_map"]
     r, c = np.unravel_index(np.argmax(score), score.shape)
     centre = score.shape[0] // 2
     assert abs(r - centre) <= 1 and abs(c - centre) <= 1
     assert score.max() > 0.5
-    # away from the target the classifier answers low
-    assert np.median(score) < 0.2
+    assert np.median(score) < 0.2  # away from the target the classifier answers low
 
 
-def test_drol_tracks_short_clip_with_high_confidence(drol, ball):
-    drol.init(ball.frame(0), ball.groundtruth[0])
-    ious, confs = [], []
-    for k in range(1, 40):
-        out = drol.track(ball.frame(k))
-        ious.append(float(iou_xywh(out.box[None], ball.groundtruth[k][None])[0]))
-        confs.append(out.confidence)
+def test_drol_tracks_short_clip_with_high_confidence(drol, clip):
+    for out in clip["outs"]:
         assert 0.0 <= out.confidence <= 1.0
         assert out.response.dtype == np.float32 and out.response.max() <= 1.0
-    assert np.mean(ious) > 0.6
-    assert np.median(confs) > 0.7
-    assert drol.classifier.num_stored > drol.classifier.num_init  # samples were added
+    assert np.mean(clip["ious"]) > 0.6
+    assert np.median(clip["confs"]) > 0.7
+    assert drol.classifier.num_stored > clip["init_stored"]  # samples were added
 
 
-def test_confidence_is_low_on_a_frame_without_the_target(drol, ball):
-    frame, box = ball.frame(0), ball.groundtruth[0]
-    drol.init(frame, box)
-    assert drol.track(frame).confidence > 0.7
-    x, y, w, h = box.astype(int)
-    blank = frame.copy()  # the target region painted over with the surrounding mean colour
-    blank[max(0, y - h) : y + 2 * h, max(0, x - w) : x + 2 * w] = frame.mean(axis=(0, 1)).astype(np.uint8)
-    assert drol.track(blank).confidence < 0.3
+def test_confidence_is_low_on_a_frame_without_the_target(clip):
+    assert clip["blank_conf"] < 0.3 < np.median(clip["confs"])
 
 
 def test_sample_memory_keeps_initial_samples():
