@@ -83,7 +83,8 @@ def test_eval_prints_table_and_writes_results_and_plots(shared_dir, tmp_path, ca
 
 
 def test_bench_reports_ratio_to_reference(shared_dir, capsys):
-    assert main(["bench", "--frames", "8", "--warmup", "2", "--threads", "2", "--device", "cpu"]) == 0
+    assert main(["bench", "--trackers", "nano", "--frames", "8", "--warmup", "2", "--threads", "2",
+                 "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "fps / cv2_nano" in out
     line = next(row for row in out.splitlines() if row.startswith("nano "))
