@@ -303,10 +303,11 @@ class DROLConfig:
     template_threshold: float = 0.75  # tau_c on the classifier peak
     template_iou: float = 0.6        # upsilon_r
     template_margin: float = 0.5     # upsilon_c
-    # confidence = sigmoid(bias + w_siamese * clip(logit, -5, 15) / 10 + w_online * clip(online, 0, 1.5))
-    conf_bias: float = -4.85
-    conf_siamese: float = 3.27
-    conf_online: float = 4.93
+    # confidence = sigmoid(bias + w_siamese * siamese + w_online * clip(online, 0, 1.5))
+    conf_siamese_input: str = "probability"  # or "logit" (logit / 10, clipped)
+    conf_bias: float = -6.0
+    conf_siamese: float = 6.0
+    conf_online: float = 6.0
     redetect_min_online: float = 0.5
     online: OnlineConfig = field(default_factory=OnlineConfig)
 
@@ -315,6 +316,9 @@ class DROLConfig:
             self.online = OnlineConfig(**self.online)
         if not 0.0 <= self.fusion_weight <= 1.0:
             raise ConfigError(f"fusion_weight must be in [0, 1], got {self.fusion_weight}")
+        if self.conf_siamese_input not in ("probability", "logit"):
+            raise ConfigError("conf_siamese_input must be 'probability' or 'logit', "
+                              f"got {self.conf_siamese_input!r}")
 
 
 class DROLTracker(SiameseTracker):
@@ -370,19 +374,22 @@ class DROLTracker(SiameseTracker):
         return score
 
     def confidence(self, siamese: float, online: float | None, logit: float | None = None) -> float:
-        """P(on target) = sigmoid(bias + a * clip(logit, -5, 15) / 10 + b * clip(online, 0, 1.5)).
+        """P(on target) = sigmoid(bias + a * x + b * clip(online, 0, 1.5)).
 
-        The Siamese logit (target minus background) is used rather than its softmax, which saturates
-        near 1 on background too; the online score is the classifier's raw output (label peak 1). The
-        weights come from a logistic fit on out-of-view sets built from data/train (positives: frames
-        with IoU >= 0.3; negatives: target absent or box off target).
+        x is the Siamese probability (`conf_siamese_input: probability`) or its logit / 10, clipped to
+        [-0.5, 1.5] (`logit`; the probability saturates near 1 on background too). The online score is
+        the classifier's raw output (label peak 1). See drol_nano.yaml for how the weights were chosen.
         """
         d = self.drol
-        if logit is None:
-            p = float(np.clip(siamese, 1e-6, 1 - 1e-6))
-            logit = math.log(p / (1 - p))
+        if d.conf_siamese_input == "logit":
+            if logit is None:
+                p = float(np.clip(siamese, 1e-6, 1 - 1e-6))
+                logit = math.log(p / (1 - p))
+            x = float(np.clip(logit, -5.0, 15.0)) / 10.0
+        else:
+            x = float(siamese)
         onl = 0.0 if online is None else float(np.clip(online, 0.0, 1.5))
-        z = d.conf_bias + d.conf_siamese * float(np.clip(logit, -5.0, 15.0)) / 10.0 + d.conf_online * onl
+        z = d.conf_bias + d.conf_siamese * x + d.conf_online * onl
         return float(1.0 / (1.0 + math.exp(-z)))
 
     def accept_candidate(self, siamese: float, online: float | None) -> bool:
