@@ -68,7 +68,8 @@ def test_lost_while_out_of_view_box_held_and_reacquired(weights, oov, name):
             assert np.array_equal(boxes[k], boxes[k - 1])  # held, not smeared onto the background
     conf = np.array(result.confidences)
     absent = oov.absent.copy()
-    assert conf[absent].mean() < 0.3 < conf[~absent][1:].mean()
+    low = tracker.config.state.lost_below  # a rejected re-detection candidate reports at most this
+    assert conf[absent].max() <= low < 0.5 < conf[~absent][1:].mean()
 
 
 def test_short_term_nano_keeps_moving_its_box(weights, oov):

@@ -289,7 +289,10 @@ class SiameseTracker(Tracker):
                 best_pick = (conf, box, lr, siamese, onl, out, logit)
         conf, box, lr, siamese, onl, out, self.last_logit = best_pick
         self.last_scores = (siamese, onl)
-        state = self.state_machine.update(conf, can_recover=self.accept_candidate(siamese, onl))
+        accepted = self.accept_candidate(siamese, onl)
+        if not accepted:  # a rejected candidate is no evidence of the target: report it as absent
+            conf = min(conf, self.config.state.lost_below)
+        state = self.state_machine.update(conf, can_recover=accepted)
         if state is not TrackState.LOST:
             self.center = box[:2].copy()  # jump to the re-detection; size from the candidate, smoothed
             self.update_target(image, box, lr)
