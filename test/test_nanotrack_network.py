@@ -88,6 +88,8 @@ def _crops(shared_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 def test_matches_onnx(reference, shared_dir):
     version, net, backbone, head = reference
     traced = TracedNetwork(net)
+    traced.warm_up(127, 255)
+    assert len(traced._traces) == 3  # template embed, search embed, head: the traced path is exercised
     for name, (z_crop, x_crop) in _crops(shared_dir).items():
         zf = backbone.run(None, {"input": z_crop})[0]
         xf = backbone.run(None, {"input": x_crop})[0]

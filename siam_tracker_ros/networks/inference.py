@@ -2,8 +2,10 @@
 
 Eager PyTorch spends most of a small network's time in per-layer Python and BatchNorm overhead; tracing
 and `torch.jit.optimize_for_inference` fold BatchNorm into convolutions and run the graph without Python.
-Traces are made lazily per input shape (127 template, 255 search, 831 re-detection, tile batches) and
-kept. Outputs match the eager network to float32 rounding; on CUDA the eager network is used as is.
+Traces are made by `warm_up` for the shapes of ordinary tracking (one 127 template, one 255 search) when
+the tracker is built; other shapes (augmentation batches, 831 re-detection tiles) run eagerly, so a
+tracker never stalls mid-flight on a trace. Outputs match the eager network to float32 rounding; on
+CUDA the eager network is used as is.
 """
 
 from __future__ import annotations
@@ -57,16 +59,17 @@ class TracedNetwork(nn.Module):
     def _run(self, module: nn.Module, *inputs: Tensor):
         if self._failed or inputs[0].device.type != "cpu" or torch.is_grad_enabled():
             return module(*inputs)
-        key = (type(module).__name__,) + tuple((tuple(t.shape), t.dtype) for t in inputs)
-        traced = self._traces.get(key)
-        if traced is None:
-            with self._lock:
-                traced = self._traces.get(key) or self._trace(key, module, inputs)
-            if traced is None:
-                return module(*inputs)
-        return traced(*inputs)
+        traced = self._traces.get(self._key(module, inputs))
+        return module(*inputs) if traced is None else traced(*inputs)
 
-    def _trace(self, key: tuple, module: nn.Module, inputs: tuple[Tensor, ...]):
+    @staticmethod
+    def _key(module: nn.Module, inputs: tuple[Tensor, ...]) -> tuple:
+        return (type(module).__name__,) + tuple((tuple(t.shape), t.dtype) for t in inputs)
+
+    def _trace(self, module: nn.Module, inputs: tuple[Tensor, ...]) -> None:
+        key = self._key(module, inputs)
+        if key in self._traces or self._failed:
+            return
         try:
             with torch.no_grad(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # shape-dependent Python branches are fixed per trace
@@ -74,18 +77,21 @@ class TracedNetwork(nn.Module):
         except Exception as exc:  # tracing is an optimisation: fall back to eager, never fail tracking
             log.warning("TorchScript tracing failed (%s); running the network eagerly", exc)
             self._failed = True
-            return None
+            return
         self._traces[key] = traced
-        return traced
 
     def embed(self, crops: Tensor) -> Tensor:
         return self._run(self._embed, crops)
 
     def warm_up(self, template_size: int, search_size: int) -> None:
-        """Trace the shapes of ordinary tracking now, so the first tracked frame is not slow."""
-        with torch.inference_mode():
-            z = self.embed(torch.zeros(1, 3, template_size, template_size))
-            self.head(z, self.embed(torch.zeros(1, 3, search_size, search_size)))
+        """Trace the shapes of ordinary tracking now (at build time), so no tracked frame waits for it."""
+        with self._lock, torch.inference_mode():
+            z = torch.zeros(1, 3, template_size, template_size)
+            x = torch.zeros(1, 3, search_size, search_size)
+            self._trace(self._embed, (z,))
+            self._trace(self._embed, (x,))
+            zf, xf = self.embed(z), self.embed(x)
+            self._trace(self._head, (zf, xf))
 
     def head(self, template_feat: Tensor, search_feat: Tensor) -> tuple[Tensor, Tensor]:
         return self._run(self._head, template_feat, search_feat)

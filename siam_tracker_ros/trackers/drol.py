@@ -450,25 +450,16 @@ def _dropout(x: Tensor, p: float, gen: torch.Generator) -> Tensor:
 def build(config: dict[str, Any], device: str | None = None, fp16: bool = False,
           weights: str | None = None) -> DROLTracker:
     """DROL on the base named by `config['base']['type']` (NanoTrack for now)."""
-    from siam_tracker_ros import weights as weights_lib
-    from siam_tracker_ros.errors import WeightsError
+    from siam_tracker_ros.trackers.nanotrack import load_network
     from siam_tracker_ros.trackers.registry import resolve_device
 
     base = config.get("base", {}).get("type", "nanotrack")
     if base != "nanotrack":
         raise ConfigError(f"drol: base type {base!r} is not supported yet (supported: nanotrack)")
-    from siam_tracker_ros.networks.nanotrack import load_nanotrack
-
     device = resolve_device(device, fp16)
-    path = weights_lib.check_file(weights) if weights else weights_lib.resolve(config["weights"])
-    try:
-        network = load_nanotrack(config["network"]["version"], path, device=device)
-    except ValueError as exc:
-        raise WeightsError(str(exc)) from exc
-    if fp16:
-        network = network.half()
     tracking = dict(config.get("tracking", {}))
     names = {f.name for f in fields(SiameseConfig)}
     siamese = SiameseConfig(**{k: v for k, v in tracking.items() if k in names})
     drol = DROLConfig(**{k: v for k, v in tracking.items() if k not in names})
+    network = load_network(config, device, fp16, weights, siamese.exemplar_size, siamese.instance_size)
     return DROLTracker(config["name"], network, siamese, drol, device=device, fp16=fp16)

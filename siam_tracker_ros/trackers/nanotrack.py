@@ -4,28 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
+from torch import nn
+
 from siam_tracker_ros import weights as weights_lib
 from siam_tracker_ros.errors import WeightsError
 from siam_tracker_ros.trackers.registry import resolve_device
 from siam_tracker_ros.trackers.siamese import SiameseConfig, SiameseTracker
 
 
-def build(config: dict[str, Any], device: str | None = None, fp16: bool = False,
-          weights: str | None = None) -> SiameseTracker:
+def load_network(config: dict[str, Any], device: str, fp16: bool, weights: str | None,
+                 template_size: int, search_size: int) -> nn.Module:
+    """The NanoTrack network a tracker config names, on `device`; on the CPU the traced fast path,
+    already traced for `template_size` / `search_size` crops. Shared by every NanoTrack-based tracker."""
     from siam_tracker_ros.networks.inference import TracedNetwork
     from siam_tracker_ros.networks.nanotrack import load_nanotrack
 
-    device = resolve_device(device, fp16)
-    version = config["network"]["version"]
     path = weights_lib.check_file(weights) if weights else weights_lib.resolve(config["weights"])
     try:
-        network = load_nanotrack(version, path, device=device)
+        network = load_nanotrack(config["network"]["version"], path, device=device)
     except ValueError as exc:
         raise WeightsError(str(exc)) from exc
     if fp16:
-        network = network.half()
-    tracking = SiameseConfig(**config.get("tracking", {}))
+        return network.half()
     if device == "cpu":
         network = TracedNetwork(network)
-        network.warm_up(tracking.exemplar_size, tracking.instance_size)
+        network.warm_up(template_size, search_size)
+    return network
+
+
+def build(config: dict[str, Any], device: str | None = None, fp16: bool = False,
+          weights: str | None = None) -> SiameseTracker:
+    device = resolve_device(device, fp16)
+    tracking = SiameseConfig(**config.get("tracking", {}))
+    network = load_network(config, device, fp16, weights, tracking.exemplar_size, tracking.instance_size)
     return SiameseTracker(config["name"], network, tracking, device=device, fp16=fp16)
