@@ -77,25 +77,12 @@ def natural_key(name: str) -> tuple:
 
 
 def read_groundtruth(path: str | Path) -> np.ndarray:
-    """N x 4 float array of x,y,w,h rows (commas, tabs or spaces); NaN rows mean "target not visible"."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f"cannot read ground truth file {path}: {exc}") from exc
-    rows = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        parts = [p for p in re.split(r"[,\s]+", line.strip()) if p]
-        try:
-            values = [float(p) for p in parts]
-        except ValueError:
-            values = []
-        if len(values) != 4:
-            raise SourceError(f"{path}, line {lineno}: expected 4 numbers x,y,w,h, got {line.strip()!r}")
-        rows.append(values)
-    return np.asarray(rows, dtype=np.float64).reshape(-1, 4)
+    """N x 4 float array of x,y,w,h rows (commas, tabs or spaces); NaN rows mean "target not visible".
+
+    The same text format as the result files, so it is read by the one box-file reader."""
+    from siam_tracker_ros.evaluation.datasets import read_boxes
+
+    return read_boxes(path)
 
 
 def _usable_box(row: np.ndarray) -> np.ndarray | None:
