@@ -18,13 +18,11 @@ def _shared_dir() -> Path:
     return Path(os.environ.get("SIAM_TRACKER_SHARED", DEFAULT_SHARED))
 
 
-def _set_threads(threads: int | None) -> None:
-    if threads:
-        import cv2
-        import torch
+def _set_threads(threads: int) -> None:
+    """Threads of torch's CPU inference; OpenCV (decoding, cv2.TrackerNano) keeps its own default."""
+    import torch
 
-        torch.set_num_threads(threads)
-        cv2.setNumThreads(threads)
+    torch.set_num_threads(threads)
 
 
 def _progress(total: int | None, desc: str, enabled: bool = True):
@@ -195,7 +193,9 @@ def cmd_make_oov(args: argparse.Namespace) -> int:
 
 # -- bench -------------------------------------------------------------------------------------------
 def cmd_bench(args: argparse.Namespace) -> int:
-    from siam_tracker_ros.evaluation.bench import bench_tracker, format_bench
+    import cv2
+
+    from siam_tracker_ros.evaluation.bench import bench_redetection, bench_tracker, format_bench
     from siam_tracker_ros.io.sources import open_source
     from siam_tracker_ros.trackers.registry import build_tracker
 
@@ -214,13 +214,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.reference and args.reference not in names:
         names.append(args.reference)
     h, w = frames[0].shape[:2]
-    print(f"{len(frames) - 1} frames of {source.name} ({w}x{h}), {args.threads or 'default'} threads, "
-          f"device {args.device or 'auto'}")
-    results = []
+    print(f"{len(frames) - 1} frames of {source.name} ({w}x{h}), torch threads {args.threads}, OpenCV "
+          f"threads {cv2.getNumThreads()}, device {args.device or 'auto'}")
+    results, redetection = [], []
     for name in names:
         tracker = build_tracker(name, device=args.device if name != args.reference else "cpu", fp16=False)
         results.append(bench_tracker(tracker, frames, init_box, warmup=args.warmup))
+        passes = bench_redetection(tracker, frames[0], init_box)
+        if passes is not None:
+            redetection.append(f"{name:<14}{passes[2]:>6}{passes[0]:>11.1f}{passes[1]:>9.1f}")
     print(format_bench(results, reference=args.reference))
+    if redetection:
+        print(f"\nfull-frame re-detection pass (long-term mode)\n{'tracker':<14}{'tiles':>6}{'median ms':>11}"
+              f"{'p95 ms':>9}")
+        print("\n".join(redetection))
     return 0
 
 
@@ -239,7 +246,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--device", default=None, help="auto (default: cuda when available), cpu or cuda")
-        p.add_argument("--threads", type=int, default=None, help="CPU threads for torch and OpenCV")
+        p.add_argument("--threads", type=int, default=1,
+                       help="torch threads for CPU inference (default 1: the networks are small, one thread "
+                       "is fastest and keeps its speed when other processes load the CPU)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser(

@@ -531,6 +531,10 @@ class NodeParams:
     stamp_tolerance: float = _param(
         0.010, "Largest difference [s] between an InitBox stamp and the buffered frame it is applied to.",
         low=0.0, high=1.0)
+    cpu_threads: int = _param(
+        1, "Threads torch uses for CPU inference. The networks are small: one thread is the fastest and "
+        "keeps its speed when other processes load the CPU (more threads contend); CUDA is unaffected.",
+        low=1, high=64, read_only=True)
     buffer_size: int = _param(
         60, "Frames kept for initialising on the frame a box was drawn on (60 = 2 s at 30 Hz; memory: "
         "buffer_size x one frame).", low=1, high=1000, read_only=True)

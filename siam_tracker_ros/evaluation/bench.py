@@ -38,6 +38,24 @@ def bench_tracker(tracker: Tracker, frames: list[np.ndarray], init_box: np.ndarr
     return BenchResult.from_times(tracker.name, times)
 
 
+def bench_redetection(tracker, frame: np.ndarray, init_box: np.ndarray, repeats: int = 10
+                      ) -> tuple[float, float, int] | None:
+    """(median ms, p95 ms, tiles) of one full-frame re-detection pass (enlarged crops tiling the frame,
+    one batched forward pass and their scoring), for trackers with long-term mode; None otherwise."""
+    config = getattr(tracker, "config", None)
+    if not getattr(config, "long_term", False):
+        return None
+    tracker.init(frame, init_box)
+    times = []
+    for _ in range(repeats + 1):
+        centers = tracker.tile_centers(frame.shape)
+        start = time.perf_counter()
+        tracker.search(frame, centers, config.lost_instance_size)
+        times.append(time.perf_counter() - start)
+    ms = np.asarray(times[1:]) * 1000.0
+    return float(np.median(ms)), float(np.percentile(ms, 95)), len(centers)
+
+
 def format_bench(results: list[BenchResult], reference: str | None = None) -> str:
     ref = next((r for r in results if r.name == reference), None)
     lines = [f"{'tracker':<14}{'frames':>8}{'fps':>9}{'median ms':>11}{'p95 ms':>9}"

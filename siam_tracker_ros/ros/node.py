@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import rclpy
+import torch
 from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import Point
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor, SetParametersResult
@@ -111,6 +112,7 @@ class TrackerNode(Node):
         log = self.get_logger()
         self._params = self._declare_parameters()  # raises ConfigError on a bad start-up configuration
         params = self._params
+        torch.set_num_threads(params.cpu_threads)
 
         tracker, notes = build_tracker_for(params)
         for note in notes:
