@@ -139,22 +139,3 @@ def test_flags():
 def test_drol_is_a_siamese_plugin(drol):
     assert isinstance(drol, SiameseTracker)
     assert drol.online_weight == pytest.approx(0.8)
-
-
-def test_relative_confidence_follows_the_running_level(drol):
-    """Relative mode: the same scores read high for a target whose usual level they match and low for
-    one whose usual level is far above them; the reference only takes confident TRACKING frames."""
-    d = drol.drol
-    saved = (d.conf_mode, list(drol._ref_online), list(drol._ref_logit))
-    try:
-        d.conf_mode = "relative"
-        drol._ref_online, drol._ref_logit = [0.2] * 10, [3.0] * 10   # a weakly scored target
-        weak_target = drol.confidence(0.99, 0.2, 3.0)
-        drol._ref_online, drol._ref_logit = [0.9] * 10, [12.0] * 10  # a strongly scored target
-        same_scores = drol.confidence(0.99, 0.2, 3.0)
-        assert 0.0 <= same_scores < drol.config.state.lost_below < 0.9 < weak_target <= 1.0
-        assert drol.confidence(0.99, 0.9, 12.0) > 0.9
-        r_o, r_l = drol.relative_scores(0.99, 0.45, 6.0)
-        assert r_o == pytest.approx(0.5) and r_l == pytest.approx(0.5)
-    finally:
-        d.conf_mode, drol._ref_online, drol._ref_logit = saved

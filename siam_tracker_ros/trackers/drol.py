@@ -309,13 +309,6 @@ class DROLConfig:
     conf_siamese: float = 6.0
     conf_online: float = 6.0
     redetect_min_online: float = 0.5
-    # relative confidence (conf_mode "relative"): scores over their running level on the sequence
-    conf_mode: str = "absolute"      # "absolute" (formula above) or "relative" (see DROLTracker.confidence)
-    rel_window: int = 30             # confident frames in the running median of each score
-    rel_gate: float = 0.6            # a frame enters the reference when its relative score >= this
-    rel_center: float = 0.45         # relative score where the confidence is 0.5
-    rel_slope: float = 10.0          # logistic slope on the relative score
-    redetect_min_relative: float = 0.7  # relative classifier score a re-detection needs (relative mode)
     online: OnlineConfig = field(default_factory=OnlineConfig)
 
     def __post_init__(self) -> None:
@@ -326,10 +319,6 @@ class DROLConfig:
         if self.conf_siamese_input not in ("probability", "logit"):
             raise ConfigError("conf_siamese_input must be 'probability' or 'logit', "
                               f"got {self.conf_siamese_input!r}")
-        if self.conf_mode not in ("absolute", "relative"):
-            raise ConfigError(f"conf_mode must be 'absolute' or 'relative', got {self.conf_mode!r}")
-        if self.rel_window < 1 or self.rel_slope <= 0:
-            raise ConfigError("rel_window must be >= 1 and rel_slope > 0")
 
 
 class DROLTracker(SiameseTracker):
@@ -345,8 +334,6 @@ class DROLTracker(SiameseTracker):
         self._frame = 0
         self._last_extracted: Tensor | None = None
         self._last_online: np.ndarray | None = None
-        self._ref_online: list[float] = []
-        self._ref_logit: list[float] = []
 
     @property
     def online_weight(self) -> float:
@@ -376,7 +363,6 @@ class DROLTracker(SiameseTracker):
         self.short_template = None
         self._candidate = None
         self._frame = 0
-        self._ref_online, self._ref_logit = [], []
 
     # -- hooks -----------------------------------------------------------------------------------------
     def online_scores(self, out: SearchOutput) -> np.ndarray:
@@ -387,25 +373,6 @@ class DROLTracker(SiameseTracker):
             score = cv2.resize(score, (s, s), interpolation=cv2.INTER_CUBIC)
         return score
 
-    def relative_scores(self, siamese: float, online: float | None, logit: float | None
-                        ) -> tuple[float, float]:
-        """(classifier, Siamese logit) over their running medians on recent confident frames.
-
-        The absolute levels vary by target (a classifier peak of 0.3 is normal on one sequence and
-        background on another), so each is divided by the median of its last `rel_window` values on
-        frames that were TRACKING with a relative score >= `rel_gate` (frozen while the target is lost).
-        Before any such frame the references are the label peak 1 and the first frame's logit.
-        """
-        d = self.drol
-        if logit is None:
-            p = float(np.clip(siamese, 1e-6, 1 - 1e-6))
-            logit = math.log(p / (1 - p))
-        ref_o = float(np.median(self._ref_online[-d.rel_window:])) if self._ref_online else 1.0
-        ref_l = float(np.median(self._ref_logit[-d.rel_window:])) if self._ref_logit else max(logit, 1.0)
-        r_o = float(np.clip((0.0 if online is None else online) / max(ref_o, 0.05), 0.0, 1.5))
-        r_l = float(np.clip(logit / max(ref_l, 1.0), -0.5, 1.5))
-        return r_o, r_l
-
     def confidence(self, siamese: float, online: float | None, logit: float | None = None) -> float:
         """P(on target) = sigmoid(bias + a * x + b * clip(online, 0, 1.5)).
 
@@ -414,11 +381,6 @@ class DROLTracker(SiameseTracker):
         the classifier's raw output (label peak 1). See drol_nano.yaml for how the weights were chosen.
         """
         d = self.drol
-        if d.conf_mode == "relative":
-            # relative mode: sigmoid(slope * (mean of the two relative scores - center)), see
-            # relative_scores; thresholds chosen on data/train (drol_nano.yaml)
-            r_o, r_l = self.relative_scores(siamese, online, logit)
-            return float(1.0 / (1.0 + math.exp(-d.rel_slope * (0.5 * (r_o + r_l) - d.rel_center))))
         if d.conf_siamese_input == "logit":
             if logit is None:
                 p = float(np.clip(siamese, 1e-6, 1 - 1e-6))
@@ -432,9 +394,6 @@ class DROLTracker(SiameseTracker):
 
     def accept_candidate(self, siamese: float, online: float | None) -> bool:
         ok = super().accept_candidate(siamese, online)
-        if self.drol.conf_mode == "relative":
-            r_o, _ = self.relative_scores(siamese, online, self.last_logit)
-            return ok and r_o >= self.drol.redetect_min_relative
         return ok and (online is None or online >= self.drol.redetect_min_online)
 
     def _track(self, image: np.ndarray):
@@ -470,12 +429,6 @@ class DROLTracker(SiameseTracker):
         label = torch.from_numpy(gaussian_label(size, offset, label_sigma(self.size * out.scale, cfg.stride,
                                                                            clf.config.sigma_factor)))
         clf.update(self._last_extracted, label, flag)
-        if state is TrackState.TRACKING and self.last_scores[1] is not None:
-            r_o, r_l = self.relative_scores(self.last_scores[0], self.last_scores[1], self.last_logit)
-            if min(r_o, r_l) >= self.drol.rel_gate or not self._ref_online:
-                self._ref_online.append(self.last_scores[1])
-                self._ref_logit.append(self.last_logit)
-                del self._ref_online[:-self.drol.rel_window], self._ref_logit[:-self.drol.rel_window]
         if not self.drol.template_update or state is TrackState.LOST:
             return
         peak = float(score.max())

@@ -293,9 +293,7 @@ class SiameseTracker(Tracker):
         if not accepted:  # a rejected candidate is no evidence of the target: report it as absent
             conf = min(conf, self.config.state.lost_below)
         state = self.state_machine.update(conf, can_recover=accepted)
-        if state is TrackState.LOST:  # still lost: the candidate was not taken, so report it as absent
-            conf = min(conf, self.config.state.lost_below)
-        else:
+        if state is not TrackState.LOST:
             self.center = box[:2].copy()  # jump to the re-detection; size from the candidate, smoothed
             self.update_target(image, box, lr)
             self.lost_frames = 0
