@@ -237,18 +237,15 @@ class TrackerNode(Node):
 
     # -- inputs ---------------------------------------------------------------------------------
     def _on_image(self, msg: Image) -> None:
-        try:
-            image = image_msg_to_bgr(msg)
-        except SiamTrackerError as exc:
-            self._errors += 1
-            self.get_logger().warning(f"ignoring image on {self._image_topic}: {exc}",
-                                      throttle_duration_sec=THROTTLE_S)
-            return
-        self._accept(image, msg.header)
+        self._receive(msg, image_msg_to_bgr)
 
     def _on_compressed(self, msg: CompressedImage) -> None:
+        self._receive(msg, compressed_msg_to_bgr)
+
+    def _receive(self, msg, to_bgr) -> None:
+        """Decode a camera message; one that cannot be decoded is logged (throttled) and skipped."""
         try:
-            image = compressed_msg_to_bgr(msg)
+            image = to_bgr(msg)
         except SiamTrackerError as exc:
             self._errors += 1
             self.get_logger().warning(f"ignoring image on {self._image_topic}: {exc}",
