@@ -186,7 +186,7 @@ def cmd_make_oov(args: argparse.Namespace) -> int:
     for folder in folders:
         events = read_events(folder / "events.txt")
         spans = ", ".join(f"{a}-{b - 1}" for a, b in events)
-        print(f"{folder.name:<28}{len(list((folder / 'img').glob('*.jpg'))):>6} frames, out of view: {spans}")
+        print(f"{folder.name:<28}{len(list((folder / 'img').iterdir())):>6} frames, out of view: {spans}")
     print(f"{len(folders)} sequences in {args.dest}; evaluate with: siam-track eval --dataset {args.dest}")
     return 0
 

@@ -382,11 +382,13 @@ def build_out_of_view_set(dataset_dir, seed: int, **kwargs) -> list[OutOfViewSeq
 
 
 def write_out_of_view_set(
-    dest_dir, seed: int, dataset_dir=None, jpeg_quality: int = 90, **kwargs
+    dest_dir, seed: int, dataset_dir=None, **kwargs
 ) -> list[Path]:
     """Write the set as OTB-style folders `<dest>/<name>_oov/` that the ordinary evaluation reads.
 
-    Each holds img/000001.jpg ..., groundtruth_rect.txt (nan rows while the target is out of view),
+    Frames are written as PNG: a second JPEG compression of the crops changed which absences a tracker
+    detects (its decisions sit close to thresholds), so the written set must equal the built one.
+    Each holds img/000001.png ..., groundtruth_rect.txt (nan rows while the target is out of view),
     events.txt (one `start,end` line per absence: 0-based frame indices, end exclusive) and camera.txt
     (one `source_frame,x,y,w,h` line per frame: the 0-based real frame and the crop window on it).
     One sequence is in memory at a time.
@@ -399,11 +401,11 @@ def write_out_of_view_set(
         folder = dest / oov.name
         img = folder / "img"
         img.mkdir(parents=True, exist_ok=True)
-        for old in img.glob("*.jpg"):  # a previous, longer run must not leave frames behind
+        for old in [*img.glob("*.jpg"), *img.glob("*.png")]:  # a previous, longer run must not leave frames
             old.unlink()
         for k, frame in enumerate(oov.frames):
-            path = img / f"{k + 1:06d}.jpg"
-            if not cv2.imwrite(str(path), frame, [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)]):
+            path = img / f"{k + 1:06d}.png"
+            if not cv2.imwrite(str(path), frame, [cv2.IMWRITE_PNG_COMPRESSION, 1]):
                 raise SourceError(f"cannot write {path}")
         write_boxes(folder / GROUNDTRUTH_FILE, oov.groundtruth)
         write_events(folder / EVENTS_FILE, oov.events)
@@ -420,7 +422,7 @@ def write_out_of_view_set(
 
 def write_events(path, events: list[tuple[int, int]]) -> None:
     text = (
-        "# start,end: 0-based frame indices of full absence, end exclusive (frame i is img/{i+1:06d}.jpg)\n"
+        "# start,end: 0-based frame indices of full absence, end exclusive (frame i is img/{i+1:06d}.png)\n"
     )
     Path(path).write_text(text + "".join(f"{int(s)},{int(e)}\n" for s, e in events))
 
