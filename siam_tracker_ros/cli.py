@@ -87,8 +87,7 @@ def _run_pipeline(pipeline, source, init_box, args, out_dir: Path) -> list:
             from siam_tracker_ros.io.bag_output import BagOutputWriter
 
             bag = stack.enter_context(BagOutputWriter(args.out_bag))
-        total = len(source) if hasattr(source, "__len__") else None
-        with _progress(total, source.name, not args.quiet) as bar:
+        with _progress(source.frame_count, source.name, not args.quiet) as bar:
             for frame in source:
                 if not outputs:
                     pipeline.process(frame.image, frame.stamp_ns)

@@ -55,6 +55,11 @@ class FrameSource(ABC):
     @abstractmethod
     def _count(self) -> int | None: ...
 
+    @property
+    def frame_count(self) -> int | None:
+        """Number of frames, or None when it is not known before reading them all."""
+        return self._count()
+
     def __len__(self) -> int:
         count = self._count()
         if count is None:
