@@ -99,19 +99,24 @@ def find_sequences(dataset_dir) -> list[Sequence]:
     return found
 
 
-def read_boxes(path) -> np.ndarray:
-    """Boxes file -> N x 4 float array; fields split on commas, tabs or spaces, `nan` accepted."""
-    path = Path(path)
+def _records(path: Path, what: str) -> Iterator[tuple[int, str, list[str]]]:
+    """(line number, stripped text, fields) of each non-blank, non-comment line of a result file;
+    fields split on commas, tabs or spaces."""
     try:
         lines = path.read_text().splitlines()
     except OSError as exc:
-        raise SourceError(f"cannot read boxes file {path}: {exc.strerror or exc}") from exc
-    rows = []
+        raise SourceError(f"cannot read {what} file {path}: {exc.strerror or exc}") from exc
     for number, line in enumerate(lines, start=1):
         text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        parts = [p for p in _SEPARATORS.split(text) if p]
+        if text and not text.startswith("#"):
+            yield number, text, [p for p in _SEPARATORS.split(text) if p]
+
+
+def read_boxes(path) -> np.ndarray:
+    """Boxes file -> N x 4 float array; fields split on commas, tabs or spaces, `nan` accepted."""
+    path = Path(path)
+    rows = []
+    for number, text, parts in _records(path, "boxes"):
         try:
             values = [float(p) for p in parts]
         except ValueError:
@@ -156,16 +161,8 @@ def write_states(path, confidences: Iterable[float], states: Iterable) -> None:
 def read_states(path) -> tuple[np.ndarray, list[TrackState]]:
     """Read a `<name>_state.txt` file -> (confidences, states)."""
     path = Path(path)
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as exc:
-        raise SourceError(f"cannot read state file {path}: {exc.strerror or exc}") from exc
     confidences, states = [], []
-    for number, line in enumerate(lines, start=1):
-        text = line.strip()
-        if not text or text.startswith("#"):
-            continue
-        parts = [p for p in _SEPARATORS.split(text) if p]
+    for number, text, parts in _records(path, "state"):
         try:
             if len(parts) != 2:
                 raise ValueError
