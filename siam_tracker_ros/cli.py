@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from siam_tracker_ros.errors import SiamTrackerError
-
-DEFAULT_SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-
-
-def _shared_dir() -> Path:
-    return Path(os.environ.get("SIAM_TRACKER_SHARED", DEFAULT_SHARED))
+from siam_tracker_ros.evaluation.datasets import default_dataset_dir
 
 
 def _set_threads(threads: int) -> None:
@@ -115,7 +109,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from siam_tracker_ros.trackers.registry import build_tracker
 
     _set_threads(args.threads)
-    dataset = Path(args.dataset) if args.dataset else _shared_dir() / "data" / "sequences"
+    dataset = Path(args.dataset) if args.dataset else default_dataset_dir()
     sequences = find_sequences(dataset)
     if args.sequences:
         wanted = set(_tracker_names(args.sequences))
@@ -179,7 +173,7 @@ def format_out_of_view(absences: dict) -> str:
 def cmd_make_oov(args: argparse.Namespace) -> int:
     from siam_tracker_ros.evaluation.out_of_view import read_events, write_out_of_view_set
 
-    dataset = Path(args.dataset) if args.dataset else _shared_dir() / "data" / "sequences"
+    dataset = Path(args.dataset) if args.dataset else default_dataset_dir()
     folders = write_out_of_view_set(args.dest, seed=args.seed, dataset_dir=dataset,
                                     min_absent=args.min_absent, max_absent=args.max_absent)
     for folder in folders:
@@ -199,7 +193,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from siam_tracker_ros.trackers.registry import build_tracker
 
     _set_threads(args.threads)
-    default_sequence = _shared_dir() / "data" / "sequences" / "uav123_person12_1"
+    default_sequence = default_dataset_dir() / "uav123_person12_1"
     seq_dir = Path(args.sequence) if args.sequence else default_sequence
     source = open_source(seq_dir)
     frames = [f.image for f in source]
