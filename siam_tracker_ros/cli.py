@@ -45,7 +45,8 @@ def cmd_track(args: argparse.Namespace) -> int:
         raise SiamTrackerError(
             f"{args.source} has no ground truth to start from; give the target with --init x,y,w,h"
         )
-    tracker = build_tracker(args.tracker, device=args.device, fp16=args.fp16, weights=args.weights)
+    tracker = build_tracker(args.tracker, device=args.device, fp16=args.fp16, weights=args.weights,
+                            cpu_backend=args.cpu_backend)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     pipeline = TrackingPipeline(tracker)
@@ -116,7 +117,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         sequences = [s for s in sequences if s.name in wanted]
     out_dir = Path(args.out_dir)
     names = _tracker_names(args.trackers)
-    trackers = {n: build_tracker(n, device=args.device, weights=args.weights) for n in names}
+    trackers = {n: build_tracker(n, device=args.device, weights=args.weights, cpu_backend=args.cpu_backend)
+                for n in names}
     results: dict = {n: {} for n in names}
     absences: dict = {}  # tracker -> out-of-view metrics of the sequences that have events.txt
     success: dict = {n: [] for n in names}
@@ -207,11 +209,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.reference and args.reference not in names:
         names.append(args.reference)
     h, w = frames[0].shape[:2]
-    print(f"{len(frames) - 1} frames of {source.name} ({w}x{h}), torch threads {args.threads}, OpenCV "
-          f"threads {cv2.getNumThreads()}, device {args.device or 'auto'}")
+    print(f"{len(frames) - 1} frames of {source.name} ({w}x{h}), CPU threads {args.threads}, CPU backend "
+          f"{args.cpu_backend or 'config'}, OpenCV threads {cv2.getNumThreads()}, "
+          f"device {args.device or 'auto'}")
     results, redetection = [], []
     for name in names:
-        tracker = build_tracker(name, device=args.device if name != args.reference else "cpu", fp16=False)
+        tracker = build_tracker(name, device=args.device if name != args.reference else "cpu", fp16=False,
+                                cpu_backend=args.cpu_backend)
         results.append(bench_tracker(tracker, frames, init_box, warmup=args.warmup))
         passes = bench_redetection(tracker, frames[0], init_box)
         if passes is not None:
@@ -240,8 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--device", default=None, help="auto (default: cuda when available), cpu or cuda")
         p.add_argument("--threads", type=int, default=1,
-                       help="torch threads for CPU inference (default 1: the networks are small, one thread "
-                       "is fastest and keeps its speed when other processes load the CPU)")
+                       help="threads for CPU inference, torch and onnxruntime (default 1: the networks are "
+                       "small, one thread is fastest and keeps its speed when other processes load the CPU)")
+        p.add_argument("--cpu-backend", default=None, choices=("auto", "onnxruntime", "torchscript", "eager"),
+                       help="how the network runs on the CPU (default: the tracker config's, auto = "
+                       "onnxruntime when installed, else TorchScript)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = sub.add_parser(

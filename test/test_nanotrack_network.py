@@ -16,7 +16,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from siam_tracker_ros.networks.inference import TracedNetwork
+from siam_tracker_ros.networks.inference import OnnxRuntimeNetwork, TracedNetwork, cpu_network
 from siam_tracker_ros.networks.nanotrack import NanoTrackNet, load_nanotrack
 
 TOL = 1e-4
@@ -90,13 +90,15 @@ def test_matches_onnx(reference, shared_dir):
     traced = TracedNetwork(net)
     traced.warm_up(127, 255)
     assert len(traced._traces) == 3  # template embed, search embed, head: the traced path is exercised
+    exported = OnnxRuntimeNetwork(net)
+    assert not net.training  # exporting must leave the network in inference mode
     for name, (z_crop, x_crop) in _crops(shared_dir).items():
         zf = backbone.run(None, {"input": z_crop})[0]
         xf = backbone.run(None, {"input": x_crop})[0]
         assert zf.shape[-2:] == (8, 8) and xf.shape[-2:] == (16, 16)
         cls_ref, loc_ref = head.run(["output1", "output2"], {"input1": zf, "input2": xf})
-        # The eager module and the traced, BatchNorm-folded one the CPU tracker runs must both match.
-        for kind, model in (("eager", net), ("traced", traced)):
+        # The eager module and both CPU runners (exported to onnxruntime, traced) must all match.
+        for kind, model in (("eager", net), ("traced", traced), ("onnxruntime", exported)):
             what = f"{version} {kind} {name}"
             _assert_matches(zf, model.embed(torch.from_numpy(z_crop)), f"{what} template feature")
             _assert_matches(xf, model.embed(torch.from_numpy(x_crop)), f"{what} search feature")
@@ -154,3 +156,43 @@ def test_real_v2_checkpoint_rejected_as_v3(shared_dir):
     path = _require(shared_dir / "weights" / "nanotrack" / "v2" / "nanotrackv2.pth")
     with pytest.raises(ValueError, match=r"nanotrackv2\.pth is not a NanoTrack v3 .*looks like .*v2"):
         load_nanotrack("v3", path)
+
+
+@pytest.mark.parametrize("version", ["v1", "v2", "v3"])
+@torch.inference_mode()
+def test_onnxruntime_runner_takes_any_batch_and_crop_size(version):
+    """The exported graphs have dynamic batch and crop size: augmentation batches and 831 px re-detection
+    tiles (several per pass, one shared template) run on onnxruntime and agree with the torch network."""
+    torch.manual_seed(1)
+    net = NanoTrackNet(version).eval()
+    runner = OnnxRuntimeNetwork(net)
+    template_crop = torch.rand(1, 3, 127, 127) * 255
+    for crops in (torch.rand(3, 3, 255, 255) * 255, torch.rand(2, 3, 831, 831) * 255):
+        template, features = runner.embed(template_crop), runner.embed(crops)
+        torch.testing.assert_close(features, net.embed(crops), rtol=1e-4, atol=1e-3)
+        cls, loc = runner.head(template, features)
+        cls_ref, loc_ref = net.head(net.embed(template_crop), net.embed(crops))
+        assert cls.shape == cls_ref.shape and cls.shape[0] == crops.shape[0]
+        torch.testing.assert_close(cls, cls_ref, rtol=1e-4, atol=1e-3)
+        torch.testing.assert_close(loc, loc_ref, rtol=1e-4, atol=1e-3)
+        per_crop = runner.head(template.expand(crops.shape[0], -1, -1, -1), features)[0]  # one template each
+        torch.testing.assert_close(per_crop, cls, rtol=1e-5, atol=1e-5)
+
+
+def test_onnxruntime_runner_gives_gradients_through_torch():
+    """Online modules differentiate through features; with gradients on, the torch network answers."""
+    net = NanoTrackNet("v2").eval()
+    runner = cpu_network(net, 127, 255, "auto")
+    assert isinstance(runner, OnnxRuntimeNetwork)
+    crop = (torch.rand(1, 3, 127, 127) * 255).requires_grad_()
+    runner.embed(crop).sum().backward()
+    assert crop.grad is not None and crop.grad.abs().sum() > 0
+    assert runner.feature_channels == net.feature_channels  # network attributes read through
+
+
+def test_cpu_backend_choice():
+    net = NanoTrackNet("v2").eval()
+    assert isinstance(cpu_network(net, 127, 255, "torchscript"), TracedNetwork)
+    assert cpu_network(net, 127, 255, "eager") is net
+    with pytest.raises(ValueError, match="cpu backend must be one of"):
+        cpu_network(net, 127, 255, "tensorrt")

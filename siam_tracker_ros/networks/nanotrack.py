@@ -141,11 +141,18 @@ def _pixelwise_xcorr(kernel: Tensor, search: Tensor) -> Tensor:
 
 
 def _depthwise_xcorr(kernel: Tensor, search: Tensor) -> Tensor:
-    """Per-channel correlation with padding 1 (as in the v3 graph); a batch-1 template broadcasts."""
-    n, c, h, w = search.shape
-    ker = kernel.expand(n, -1, -1, -1).reshape(n * c, 1, *kernel.shape[2:])
-    out = F.conv2d(search.reshape(1, n * c, h, w), ker, padding=1, groups=n * c)
-    return out.reshape(n, c, *out.shape[2:])
+    """Per-channel correlation with padding 1 (as in the v3 graph); a batch-1 template broadcasts.
+
+    Written as a sum of shifted products (16 for the 4x4 kernel) rather than a grouped conv2d whose
+    weights are the template: ONNX export cannot take a convolution kernel of data-dependent shape."""
+    kh, kw = kernel.shape[2:]
+    padded = F.pad(search, (1, 1, 1, 1))
+    out_h, out_w = padded.shape[2] - kh + 1, padded.shape[3] - kw + 1
+    out = search.new_zeros(())
+    for a in range(kh):
+        for b in range(kw):
+            out = out + kernel[:, :, a : a + 1, b : b + 1] * padded[:, :, a : a + out_h, b : b + out_w]
+    return out
 
 
 def _conv_bn(channels: int) -> nn.Sequential:

@@ -7,16 +7,17 @@ from typing import Any
 from torch import nn
 
 from siam_tracker_ros import weights as weights_lib
-from siam_tracker_ros.errors import WeightsError
+from siam_tracker_ros.errors import ConfigError, WeightsError
 from siam_tracker_ros.trackers.registry import resolve_device
 from siam_tracker_ros.trackers.siamese import SiameseConfig, SiameseTracker
 
 
 def load_network(config: dict[str, Any], device: str, fp16: bool, weights: str | None,
                  template_size: int, search_size: int) -> nn.Module:
-    """The NanoTrack network a tracker config names, on `device`; on the CPU the traced fast path,
-    already traced for `template_size` / `search_size` crops. Shared by every NanoTrack-based tracker."""
-    from siam_tracker_ros.networks.inference import TracedNetwork
+    """The NanoTrack network a tracker config names, on `device`; on the CPU the fast runner
+    (`network: cpu_backend` in the config, default auto = onnxruntime, else TorchScript) prepared for
+    `template_size` / `search_size` crops. Shared by every NanoTrack-based tracker."""
+    from siam_tracker_ros.networks.inference import cpu_network
     from siam_tracker_ros.networks.nanotrack import load_nanotrack
 
     path = weights_lib.check_file(weights) if weights else weights_lib.resolve(config["weights"])
@@ -27,8 +28,11 @@ def load_network(config: dict[str, Any], device: str, fp16: bool, weights: str |
     if fp16:
         return network.half()
     if device == "cpu":
-        network = TracedNetwork(network)
-        network.warm_up(template_size, search_size)
+        backend = config.get("network", {}).get("cpu_backend", "auto")
+        try:
+            network = cpu_network(network, template_size, search_size, backend)
+        except ValueError as exc:
+            raise ConfigError(f"{config['name']}: {exc}") from exc
     return network
 
 

@@ -79,7 +79,8 @@ def resolve_device(device: str | None, fp16: bool = False) -> str:
 
 
 def build_tracker(name: str = DEFAULT_TRACKER, device: str | None = None, fp16: bool = False,
-                  weights: str | None = None, overrides: dict[str, Any] | None = None) -> Tracker:
+                  weights: str | None = None, overrides: dict[str, Any] | None = None,
+                  cpu_backend: str | None = None) -> Tracker:
     """A new tracker `name` on `device` ('auto', 'cpu', 'cuda'); `weights` overrides the config's file.
 
     `overrides` are merged into the config's `tracking` section, nested sections key by key (for
