@@ -532,9 +532,13 @@ class NodeParams:
         0.010, "Largest difference [s] between an InitBox stamp and the buffered frame it is applied to.",
         low=0.0, high=1.0)
     cpu_threads: int = _param(
-        1, "Threads torch uses for CPU inference. The networks are small: one thread is the fastest and "
-        "keeps its speed when other processes load the CPU (more threads contend); CUDA is unaffected.",
-        low=1, high=64, read_only=True)
+        1, "Threads for CPU inference (torch and onnxruntime). The networks are small: one thread is the "
+        "fastest and keeps its speed when other processes load the CPU (more threads contend); CUDA is "
+        "unaffected.", low=1, high=64, read_only=True)
+    cpu_backend: str = _param(
+        "auto", "How the network runs on the CPU: auto (onnxruntime when installed, about 2x faster, else "
+        "TorchScript), onnxruntime, torchscript or eager.",
+        choices=("auto", "onnxruntime", "torchscript", "eager"), rebuilds_tracker=True)
     buffer_size: int = _param(
         60, "Frames kept for initialising on the frame a box was drawn on (60 = 2 s at 30 Hz; memory: "
         "buffer_size x one frame).", low=1, high=1000, read_only=True)
@@ -623,7 +627,7 @@ def build_tracker_for(params: NodeParams) -> tuple[Tracker, list[str]]:
         notes.append(f"{exc}: running on the CPU in single precision instead")
         device, fp16 = "cpu", False
     tracker = build_tracker(params.tracker, device=device, fp16=fp16, weights=params.weights or None,
-                            overrides=params.tracker_overrides())
+                            overrides=params.tracker_overrides(), cpu_backend=params.cpu_backend)
     return tracker, notes
 
 
