@@ -16,8 +16,10 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from siam_tracker_ros.errors import ConfigError
 from siam_tracker_ros.networks.inference import OnnxRuntimeNetwork, TracedNetwork, cpu_network
 from siam_tracker_ros.networks.nanotrack import NanoTrackNet, load_nanotrack
+from siam_tracker_ros.trackers.registry import build_tracker
 
 TOL = 1e-4
 ONNX_FILES = {
@@ -190,7 +192,12 @@ def test_onnxruntime_runner_gives_gradients_through_torch():
     assert runner.feature_channels == net.feature_channels  # network attributes read through
 
 
-def test_cpu_backend_choice():
+def test_cpu_backend_choice(shared_dir, monkeypatch):
+    monkeypatch.setenv("SIAM_TRACKER_WEIGHTS", str(shared_dir / "weights"))
+    assert isinstance(build_tracker("nano", device="cpu").network, OnnxRuntimeNetwork)  # the default
+    assert isinstance(build_tracker("nano", device="cpu", cpu_backend="torchscript").network, TracedNetwork)
+    with pytest.raises(ConfigError, match="cpu backend must be one of"):
+        build_tracker("nano", device="cpu", cpu_backend="tensorrt")
     net = NanoTrackNet("v2").eval()
     assert isinstance(cpu_network(net, 127, 255, "torchscript"), TracedNetwork)
     assert cpu_network(net, 127, 255, "eager") is net

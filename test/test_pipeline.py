@@ -330,3 +330,16 @@ def test_python_package_has_no_msg_or_srv_subpackage():
     """rosidl generates siam_tracker_ros/msg into the same install folder as the Python package."""
     package = Path(__file__).resolve().parents[1] / "siam_tracker_ros"
     assert not (package / "msg").exists() and not (package / "srv").exists()
+
+
+def test_build_tracker_for_uses_the_cpu_backend_parameter(shared_dir, monkeypatch):
+    from siam_tracker_ros.networks.inference import TracedNetwork
+
+    monkeypatch.setenv("SIAM_TRACKER_WEIGHTS", str(shared_dir / "weights"))
+    params = NodeParams(tracker="nano", device="cpu", cpu_backend="torchscript").validate()
+    tracker, _ = build_tracker_for(params)
+    assert isinstance(tracker.network, TracedNetwork)
+    default = NodeParams(tracker="nano", device="cpu").validate()
+    assert params.tracker_spec() != default.tracker_spec()  # changing it live rebuilds the tracker
+    with pytest.raises(ConfigError, match="cpu_backend"):
+        NodeParams(cpu_backend="tensorrt").validate()

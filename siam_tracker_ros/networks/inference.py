@@ -120,6 +120,8 @@ class OnnxRuntimeNetwork(nn.Module):
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # warnings about unused initialisers are noise here
+        # idle workers must sleep, not spin: spinning threads starve torch, OpenCV and the ROS executor
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
 
         def session(model: bytes):
             return onnxruntime.InferenceSession(model, options, providers=["CPUExecutionProvider"])

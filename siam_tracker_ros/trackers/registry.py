@@ -85,8 +85,11 @@ def build_tracker(name: str = DEFAULT_TRACKER, device: str | None = None, fp16: 
 
     `overrides` are merged into the config's `tracking` section, nested sections key by key (for
     experiments and ROS parameters: {"state": {"lost_below": 0.3}} changes one threshold only).
+    `cpu_backend` replaces the config's CPU runner of the network (auto, onnxruntime, torchscript, eager).
     """
     config = load_config(name)
+    if cpu_backend:
+        config["network"] = {**config.get("network", {}), "cpu_backend": cpu_backend}
     if overrides:
         config["tracking"] = merge_config(config.get("tracking", {}), overrides)
     module_name, func_name = _BUILDERS[config["type"]].split(":")
