@@ -230,7 +230,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 # -- parser ------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    from siam_tracker_ros.trackers.registry import DEFAULT_TRACKER, available_trackers
+    from siam_tracker_ros.trackers.registry import CPU_BACKENDS, DEFAULT_TRACKER, available_trackers
 
     trackers = ", ".join(available_trackers())
     parser = argparse.ArgumentParser(
@@ -246,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--threads", type=int, default=1,
                        help="threads for CPU inference, torch and onnxruntime (default 1: the networks are "
                        "small, one thread is fastest and keeps its speed when other processes load the CPU)")
-        p.add_argument("--cpu-backend", default=None, choices=("auto", "onnxruntime", "torchscript", "eager"),
+        p.add_argument("--cpu-backend", default=None, choices=CPU_BACKENDS,
                        help="how the network runs on the CPU (default: the tracker config's, auto = "
                        "onnxruntime when installed, else TorchScript)")
         p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -27,7 +27,7 @@ import numpy as np
 from siam_tracker_ros.errors import ConfigError, SiamTrackerError
 from siam_tracker_ros.libs.boxes import validate_box
 from siam_tracker_ros.trackers.base import Tracker, TrackResult, TrackState, check_image
-from siam_tracker_ros.trackers.registry import DEFAULT_TRACKER
+from siam_tracker_ros.trackers.registry import CPU_BACKENDS, DEFAULT_TRACKER
 from siam_tracker_ros.trackers.state import StateThresholds
 
 T = TypeVar("T")
@@ -538,7 +538,7 @@ class NodeParams:
     cpu_backend: str = _param(
         "auto", "How the network runs on the CPU: auto (onnxruntime when installed, about 2x faster, else "
         "TorchScript), onnxruntime, torchscript or eager.",
-        choices=("auto", "onnxruntime", "torchscript", "eager"), rebuilds_tracker=True)
+        choices=CPU_BACKENDS, rebuilds_tracker=True)
     buffer_size: int = _param(
         60, "Frames kept for initialising on the frame a box was drawn on (60 = 2 s at 30 Hz; memory: "
         "buffer_size x one frame).", low=1, high=1000, read_only=True)

@@ -19,6 +19,8 @@ import warnings
 import torch
 from torch import Tensor, nn
 
+from siam_tracker_ros.trackers.registry import CPU_BACKENDS
+
 log = logging.getLogger(__name__)
 
 
@@ -40,23 +42,30 @@ class _Head(nn.Module):
         return self.network.head(template_feat, search_feat)
 
 
-class TracedNetwork(nn.Module):
-    """Same `embed`/`head` API as the wrapped network; attributes not found here are read from it."""
+class _Runner(nn.Module):
+    """A faster runner of `network`'s `embed`/`head`; attributes not found here are read from it."""
 
     def __init__(self, network: nn.Module) -> None:
         super().__init__()
         self.network = network.eval()
-        self._embed = _Embed(self.network)
-        self._head = _Head(self.network)
-        self._traces: dict[tuple, torch.jit.ScriptModule] = {}
-        self._lock = threading.Lock()
-        self._failed = False
 
     def __getattr__(self, name: str):
         try:
             return super().__getattr__(name)
         except AttributeError:
             return getattr(super().__getattr__("network"), name)
+
+
+class TracedNetwork(_Runner):
+    """TorchScript-traced `embed`/`head` for the shapes `warm_up` traced, eager for the others."""
+
+    def __init__(self, network: nn.Module) -> None:
+        super().__init__(network)
+        self._embed = _Embed(self.network)
+        self._head = _Head(self.network)
+        self._traces: dict[tuple, torch.jit.ScriptModule] = {}
+        self._lock = threading.Lock()
+        self._failed = False
 
     def _run(self, module: nn.Module, *inputs: Tensor):
         if self._failed or inputs[0].device.type != "cpu" or torch.is_grad_enabled():
@@ -99,7 +108,7 @@ class TracedNetwork(nn.Module):
         return self._run(self._head, template_feat, search_feat)
 
 
-class OnnxRuntimeNetwork(nn.Module):
+class OnnxRuntimeNetwork(_Runner):
     """Same `embed`/`head` API, run by onnxruntime on the CPU from graphs exported from this very network.
 
     On 2-core CPUs onnxruntime runs NanoTrack's small convolutions about 2.5x faster than TorchScript
@@ -113,8 +122,7 @@ class OnnxRuntimeNetwork(nn.Module):
                  threads: int | None = None) -> None:
         import onnxruntime
 
-        super().__init__()
-        self.network = network.eval()
+        super().__init__(network)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         options.inter_op_num_threads = 1
@@ -135,12 +143,6 @@ class OnnxRuntimeNetwork(nn.Module):
         self._head = session(_export(_Head(self.network), (template_feat, search_feat),
                                      ["template_feat", "search_feat"], ["cls", "loc"],
                                      {"template_feat": {0: "nz"}, "search_feat": {0: "n", 2: "h", 3: "w"}}))
-
-    def __getattr__(self, name: str):
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            return getattr(super().__getattr__("network"), name)
 
     @staticmethod
     def _fast(*inputs: Tensor) -> bool:
@@ -173,9 +175,6 @@ def _export(module: nn.Module, inputs: tuple[Tensor, ...], input_names: list[str
     return buffer.getvalue()
 
 
-CPU_BACKENDS = ("auto", "onnxruntime", "torchscript", "eager")
-
-
 def cpu_network(network: nn.Module, template_size: int, search_size: int, backend: str = "auto") -> nn.Module:
     """The fastest available CPU runner of `network` (`embed`/`head` API): onnxruntime when installed,
     else TorchScript; `backend` forces one. A backend that fails to build falls back, with a warning."""
@@ -191,7 +190,6 @@ def cpu_network(network: nn.Module, template_size: int, search_size: int, backen
                      "for about 2x faster CPU tracking)")
         except Exception as exc:  # export is an optimisation: never fail a tracker over it
             log.warning("ONNX export for onnxruntime failed (%s); CPU inference uses TorchScript", exc)
-            network.eval()
     if backend == "eager":
         return network.eval()
     traced = TracedNetwork(network)

@@ -18,6 +18,9 @@ from siam_tracker_ros.trackers.base import Tracker
 
 DEFAULT_TRACKER = "drol_nano"
 
+# how a torch network runs on the CPU (networks.inference.cpu_network); auto: onnxruntime, else TorchScript
+CPU_BACKENDS = ("auto", "onnxruntime", "torchscript", "eager")
+
 # config `type` -> "module:function" building a Tracker from (config, device, fp16, weights)
 _BUILDERS = {
     "nanotrack": "siam_tracker_ros.trackers.nanotrack:build",
