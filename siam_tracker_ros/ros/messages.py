@@ -1,7 +1,8 @@
-"""rclpy message classes filled from the ROS-free field dicts of `siam_tracker_ros.io.tracker_messages`.
+"""rclpy message classes filled from the ROS-free field dicts of `siam_tracker_ros.io.tracker_messages`,
+and the camera subscription (raw or compressed, decoded to BGR) that both nodes use.
 
-Only the construction of message objects lives here; every value is computed (and tested without ROS)
-in tracker_messages.
+Only the construction and decoding of message objects lives here; every value is computed (and tested
+without ROS) in tracker_messages and io.images.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import array
 
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Float32, Header
 
+from siam_tracker_ros.errors import SiamTrackerError
+from siam_tracker_ros.io.images import compressed_msg_to_bgr, image_msg_to_bgr
 from siam_tracker_ros.io.tracker_messages import (
     heatmap_fields,
     ns_to_stamp,
@@ -66,3 +69,23 @@ def diagnostics(status_fields: dict, stamp: Time) -> DiagnosticArray:
         values=[KeyValue(key=k, value=v) for k, v in status_fields["values"]],
     )
     return DiagnosticArray(header=Header(stamp=stamp), status=[status])
+
+
+def camera_subscription(node, topic: str, transport: str, on_image, on_error, qos, **kwargs):
+    """Subscribe `node` to the camera: sensor_msgs/Image on `topic` (transport 'raw') or CompressedImage on
+    <topic>/compressed ('compressed'). Each message is decoded to BGR and handed to
+    `on_image(image, header)`; one that cannot be decoded is skipped and its error handed to `on_error`."""
+    if transport == "compressed":
+        msg_type, decode, topic = CompressedImage, compressed_msg_to_bgr, topic.rstrip("/") + "/compressed"
+    else:
+        msg_type, decode = Image, image_msg_to_bgr
+
+    def receive(msg) -> None:
+        try:
+            image = decode(msg)
+        except SiamTrackerError as exc:
+            on_error(exc)
+            return
+        on_image(image, msg.header)
+
+    return node.create_subscription(msg_type, topic, receive, qos, **kwargs)

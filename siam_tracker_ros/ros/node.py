@@ -34,12 +34,12 @@ from rclpy.logging import get_logger
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-from sensor_msgs.msg import CompressedImage, Image
+from sensor_msgs.msg import Image
 from std_msgs.msg import Float32
 from std_srvs.srv import Trigger
 
 from siam_tracker_ros.errors import SiamTrackerError
-from siam_tracker_ros.io.images import bgr_to_image_fields, compressed_msg_to_bgr, image_msg_to_bgr
+from siam_tracker_ros.io.images import bgr_to_image_fields
 from siam_tracker_ros.io.tracker_messages import (
     BOX_TOPIC,
     CLICK_SUFFIX,
@@ -150,13 +150,9 @@ class TrackerNode(Node):
         image_group = MutuallyExclusiveCallbackGroup()
         control_group = MutuallyExclusiveCallbackGroup()
         diag_group = MutuallyExclusiveCallbackGroup()
-        if params.image_transport == "compressed":
-            image_sub = self.create_subscription(
-                CompressedImage, params.image_topic.rstrip("/") + "/compressed", self._on_compressed,
-                qos_profile_sensor_data, callback_group=image_group)
-        else:
-            image_sub = self.create_subscription(Image, params.image_topic, self._on_image,
-                                                 qos_profile_sensor_data, callback_group=image_group)
+        image_sub = messages.camera_subscription(self, params.image_topic, params.image_transport,
+                                                 self._accept, self._on_bad_image, qos_profile_sensor_data,
+                                                 callback_group=image_group)
         self._image_topic = image_sub.topic_name  # fully resolved, for log lines and diagnostics
         init_sub = self.create_subscription(InitBox, _relative(INIT_TOPIC), self._on_init, CONTROL_QOS,
                                             callback_group=control_group)
@@ -236,22 +232,11 @@ class TrackerNode(Node):
                 self.get_logger().error(f"could not restore the tracker parameters: {result.reason}")
 
     # -- inputs ---------------------------------------------------------------------------------
-    def _on_image(self, msg: Image) -> None:
-        self._receive(msg, image_msg_to_bgr)
-
-    def _on_compressed(self, msg: CompressedImage) -> None:
-        self._receive(msg, compressed_msg_to_bgr)
-
-    def _receive(self, msg, to_bgr) -> None:
-        """Decode a camera message; one that cannot be decoded is logged (throttled) and skipped."""
-        try:
-            image = to_bgr(msg)
-        except SiamTrackerError as exc:
-            self._errors += 1
-            self.get_logger().warning(f"ignoring image on {self._image_topic}: {exc}",
-                                      throttle_duration_sec=THROTTLE_S)
-            return
-        self._accept(image, msg.header)
+    def _on_bad_image(self, exc: SiamTrackerError) -> None:
+        """A camera message that cannot be decoded is counted, logged (throttled) and skipped."""
+        self._errors += 1
+        self.get_logger().warning(f"ignoring image on {self._image_topic}: {exc}",
+                                  throttle_duration_sec=THROTTLE_S)
 
     def _accept(self, image: np.ndarray, msg_header) -> None:
         """Buffer the frame (so a box drawn on it can be matched) and hand it to the tracking thread."""

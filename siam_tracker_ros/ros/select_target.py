@@ -22,14 +22,13 @@ from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.logging import get_logger
 from rclpy.node import Node
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
-from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 
 from siam_tracker_ros.errors import SiamTrackerError
-from siam_tracker_ros.io.images import compressed_msg_to_bgr, image_msg_to_bgr
 from siam_tracker_ros.io.tracker_messages import BOX_TOPIC, INIT_TOPIC, box_from_corners
 from siam_tracker_ros.msg import InitBox, TrackedBox
 from siam_tracker_ros.pipeline import TargetState, TrackerOutput
+from siam_tracker_ros.ros import messages
 from siam_tracker_ros.visualization import draw_result
 
 WINDOW = "select_target: drag a box | r: stop tracking | q: quit"
@@ -45,29 +44,18 @@ class TargetSelector(Node):
         self._lock = threading.Lock()
         self._frame: tuple[np.ndarray, Header] | None = None
         self._box: TrackedBox | None = None
-        if transport == "compressed":
-            sub = self.create_subscription(CompressedImage, topic.rstrip("/") + "/compressed",
-                                           self._on_compressed, qos_profile_sensor_data)
-        else:
-            sub = self.create_subscription(Image, topic, self._on_image, qos_profile_sensor_data)
+        sub = messages.camera_subscription(self, topic, transport, self._store, self._on_bad_image,
+                                           qos_profile_sensor_data)
         self.image_topic = sub.topic_name
         self._init_pub = self.create_publisher(InitBox, INIT_TOPIC.lstrip("/"), QOS)
         self.create_subscription(TrackedBox, BOX_TOPIC.lstrip("/"), self._on_box, QOS)
 
-    def _on_image(self, msg: Image) -> None:
-        self._store(image_msg_to_bgr, msg)
+    def _on_bad_image(self, exc: SiamTrackerError) -> None:
+        self.get_logger().warning(f"cannot show image: {exc}", throttle_duration_sec=5.0)
 
-    def _on_compressed(self, msg: CompressedImage) -> None:
-        self._store(compressed_msg_to_bgr, msg)
-
-    def _store(self, decode, msg) -> None:
-        try:
-            image = decode(msg)
-        except SiamTrackerError as exc:
-            self.get_logger().warning(f"cannot show image: {exc}", throttle_duration_sec=5.0)
-            return
+    def _store(self, image: np.ndarray, header: Header) -> None:
         with self._lock:
-            self._frame = (image, msg.header)
+            self._frame = (image, header)
 
     def _on_box(self, msg: TrackedBox) -> None:
         with self._lock:
