@@ -11,6 +11,13 @@ box is held, the search grows to `lost_instance_size` (831, as pysot's long-term
 held position with almost no cosine window, and after `full_frame_after` lost frames the whole frame is
 tiled with such crops, batched in one forward pass. A candidate ends LOST only if its confidence passes
 the state machine's `found_above` and `accept_candidate` agrees (DROL adds its classifier check there).
+
+With `motion_compensation: true` the long-term mode also follows the camera (libs/motion.py): the last
+confident box moves with the measured image shift plus the target's own velocity. When that expected
+box has (mostly) left the frame the target is declared out of view (LOST) at once, whatever the network
+says about the background now under the search region; the normal search is centred where camera and
+velocity put the target, and while lost the enlarged search is centred on the expected box clamped
+into the frame (where an out-of-view target comes back).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import torch
 from siam_tracker_ros.errors import ConfigError
 from siam_tracker_ros.libs.boxes import clip_center_size, context_size, cxcywh_to_xywh, xywh_to_cxcywh
 from siam_tracker_ros.libs.cropping import crop_square
+from siam_tracker_ros.libs.motion import CameraMotion, ExpectedTarget, visible_fraction
 from siam_tracker_ros.libs.penalties import scale_aspect_penalty, smooth_size
 from siam_tracker_ros.libs.windows import cosine_window
 from siam_tracker_ros.trackers.base import Tracker, TrackResult, TrackState
@@ -50,6 +58,12 @@ class SiameseConfig:
     full_frame_after: int = 5            # lost frames before the whole frame is tiled (0: never)
     max_tiles: int = 4                   # crops per full-frame pass; more tiles are visited in turn
     redetect_min_score: float = 0.0      # Siamese probability a re-detection candidate needs
+    # camera motion (long-term only): out-of-view from the expected box, re-detection near it
+    motion_compensation: bool = False
+    motion_width: int = 160              # px width of the grey copy phase correlation runs on
+    velocity_smoothing: float = 0.3      # share of a new velocity measurement in the running estimate
+    search_follows_camera: bool = True   # centre the normal search on the motion-compensated position
+    out_of_view_visible: float = 0.0     # out of view: expected box's share inside the frame <= this
 
     def __post_init__(self) -> None:
         if isinstance(self.state, dict):
@@ -66,6 +80,10 @@ class SiameseConfig:
             raise ConfigError("lost_instance_size must be at least instance_size")
         if self.full_frame_after < 0 or self.max_tiles < 1:
             raise ConfigError("full_frame_after must be >= 0 and max_tiles >= 1")
+        if self.motion_width < 16 or not 0.0 <= self.velocity_smoothing <= 1.0:
+            raise ConfigError("motion_width must be >= 16 and velocity_smoothing in [0, 1]")
+        if not 0.0 <= self.out_of_view_visible < 1.0:
+            raise ConfigError(f"out_of_view_visible must be in [0, 1), got {self.out_of_view_visible}")
 
 
 @dataclass
@@ -103,6 +121,9 @@ class SiameseTracker(Tracker):
         self._tile_cursor = 0
         self.last_scores: tuple[float, float | None] = (1.0, None)  # (Siamese, online) behind confidence
         self.last_logit = 0.0
+        self.camera = CameraMotion(config.motion_width) if config.motion_compensation else None
+        self.expected = ExpectedTarget()
+        self.velocity = np.zeros(2)  # target's own motion, px/frame, camera motion removed
 
     # -- network plumbing -------------------------------------------------------------------------
     def _to_tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
@@ -125,6 +146,10 @@ class SiameseTracker(Tracker):
         self.state_machine.reset()
         self.lost_frames = 0
         self._tile_cursor = 0
+        self.expected.observe(cxcywh)
+        self.velocity = np.zeros(2)
+        if self.camera is not None:
+            self.camera.reset(image)
 
     def search_size(self, instance_size: int | None = None) -> tuple[float, float]:
         """(side of the search square in image px, crop px per image px) around the current target."""
@@ -237,8 +262,11 @@ class SiameseTracker(Tracker):
         )
 
     def _track(self, image: np.ndarray) -> TrackResult:
+        motion = self._follow_camera(image)
         if self.config.long_term and self.state_machine.state is TrackState.LOST:
             return self._track_lost(image)
+        if self.config.search_follows_camera:
+            self.center = self.center + motion  # search where camera and velocity put the target
         out = self.search(image, [self.center])[0]
         online = self.online_scores(out)
         best, box, lr = self.select(out, online=online, online_weight=self.online_weight)
@@ -246,13 +274,42 @@ class SiameseTracker(Tracker):
         self.last_scores = (siamese, None if online is None else float(online.flat[best]))
         self.last_logit = float(out.logit.flat[best])
         confidence = self.confidence(*self.last_scores, self.last_logit)
-        state = self.state_machine.update(confidence)
+        if self.camera is not None and self.config.long_term and self.out_of_view(image.shape):
+            confidence = min(confidence, self.config.state.lost_below)
+            state = self.state_machine.force_lost()
+        else:
+            state = self.state_machine.update(confidence)
         if self.config.long_term and state is TrackState.LOST:
             self.lost_frames = 0  # hold the box from this frame on; re-detection starts next frame
         else:
             self.update_target(image, box, lr)
+            if state is TrackState.TRACKING:
+                self._observe(np.concatenate([box[:2], self.size]))
         self.after_frame(image, out, best, state)
         return self._result(confidence, state, out.score, out.region)
+
+    # -- camera motion and the expected target --------------------------------------------------------
+    def _follow_camera(self, image: np.ndarray) -> np.ndarray:
+        """Move the expected box with the camera and the target's own velocity; return that motion."""
+        if self.camera is None:
+            return np.zeros(2)
+        motion = self.camera.update(image) + self.velocity
+        self.expected.follow(motion)
+        return motion
+
+    def _observe(self, box: np.ndarray) -> None:
+        """A confident frame: the expected box becomes the tracked one (centre not clipped to the
+        image), and the velocity corrects by a share of the miss (an alpha-beta filter's beta step)."""
+        if self.camera is None:
+            return
+        miss = (box[:2] - self.expected.box[:2]) / max(1, self.expected.frames_unseen)
+        self.velocity = self.velocity + self.config.velocity_smoothing * miss
+        self.expected.observe(box)
+
+    def out_of_view(self, image_shape) -> bool:
+        """The expected box lies outside the frame (all but `out_of_view_visible` of it): the camera or
+        the target moved it out."""
+        return visible_fraction(self.expected.box, image_shape) <= self.config.out_of_view_visible
 
     # -- long-term re-detection ---------------------------------------------------------------------
     def tile_centers(self, image_shape) -> list[np.ndarray]:
@@ -274,7 +331,11 @@ class SiameseTracker(Tracker):
         cfg = self.config
         self.lost_frames += 1
         full = cfg.full_frame_after > 0 and self.lost_frames >= cfg.full_frame_after
-        centers = self.tile_centers(image.shape) if full else [self.center]
+        near = self.center
+        if self.camera is not None:  # where the target should be; clamped: an out-of-view one re-enters there
+            height, width = image.shape[:2]
+            near = np.clip(self.expected.box[:2], [0.0, 0.0], [float(width), float(height)])
+        centers = self.tile_centers(image.shape) if full else [near]
         outs = self.search(image, centers, cfg.lost_instance_size)
         best_pick = None
         for out in outs:
@@ -297,4 +358,6 @@ class SiameseTracker(Tracker):
             self.center = box[:2].copy()  # jump to the re-detection; size from the candidate, smoothed
             self.update_target(image, box, lr)
             self.lost_frames = 0
+            self.velocity = np.zeros(2)
+            self.expected.observe(box)
         return self._result(conf, state, out.score, out.region)

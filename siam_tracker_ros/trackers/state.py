@@ -42,6 +42,12 @@ class StateMachine:
         self.state = TrackState.TRACKING
         self._low_frames = 0
 
+    def force_lost(self) -> TrackState:
+        """LOST now, whatever the confidence: evidence outside the score says the target is gone."""
+        self.state = TrackState.LOST
+        self._low_frames = 0
+        return self.state
+
     def update(self, confidence: float, can_recover: bool = True) -> TrackState:
         """Next state; `can_recover=False` keeps LOST whatever the confidence (a re-detection candidate
         that failed a check other than the confidence, e.g. the online classifier's)."""
