@@ -55,7 +55,7 @@ class CameraMotion:
             self.response = 0.0
             return np.zeros(2)
         (dx, dy), self.response = cv2.phaseCorrelate(previous, current, self._window)
-        if not np.isfinite(self.response) or self.response < self.min_response:
+        if not np.isfinite([dx, dy, self.response]).all() or self.response < self.min_response:
             return np.zeros(2)
         return np.array([dx, dy]) * self._scale
 

@@ -58,7 +58,7 @@ class SiameseConfig:
     full_frame_after: int = 5            # lost frames before the whole frame is tiled (0: never)
     max_tiles: int = 4                   # crops per full-frame pass; more tiles are visited in turn
     redetect_min_score: float = 0.0      # Siamese probability a re-detection candidate needs
-    # camera motion (long-term only): out-of-view from the expected box, re-detection near it
+    # camera motion: the search follows it; long-term mode: out of view from the expected box
     motion_compensation: bool = False
     motion_width: int = 160              # px width of the grey copy phase correlation runs on
     velocity_smoothing: float = 0.3      # share of a new velocity measurement in the running estimate
