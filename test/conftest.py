@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +21,12 @@ def shared_dir() -> Path:
             pytest.fail(reason)
         pytest.skip(reason)
     return path
+
+
+@pytest.fixture(scope="module")
+def weights(shared_dir):
+    """$SIAM_TRACKER_WEIGHTS pointed at ../shared/weights for one test module, torch on 2 threads."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SIAM_TRACKER_WEIGHTS", str(shared_dir / "weights"))
+        torch.set_num_threads(2)
+        yield

@@ -23,16 +23,8 @@ from siam_tracker_ros.trackers.siamese import SiameseTracker
 
 
 @pytest.fixture(scope="module")
-def drol(shared_dir, monkeypatch_module):
-    monkeypatch_module.setenv("SIAM_TRACKER_WEIGHTS", str(shared_dir / "weights"))
-    torch.set_num_threads(2)
+def drol(weights):
     return build_tracker("drol_nano", device="cpu")  # module scope: one initialisation for the clip tests
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module():
-    with pytest.MonkeyPatch.context() as mp:
-        yield mp
 
 
 @pytest.fixture(scope="module")

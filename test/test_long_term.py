@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 from siam_tracker_ros.evaluation.datasets import load_sequence
 from siam_tracker_ros.evaluation.out_of_view import build_out_of_view, out_of_view_metrics
@@ -21,14 +20,6 @@ def test_hysteresis():
     assert sm.update(0.6) is TrackState.LOST  # between the thresholds: stays lost
     assert sm.update(0.95, can_recover=False) is TrackState.LOST  # a rejected candidate
     assert sm.update(0.75) is TrackState.TRACKING
-
-
-@pytest.fixture(scope="module")
-def weights(shared_dir):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SIAM_TRACKER_WEIGHTS", str(shared_dir / "weights"))
-        torch.set_num_threads(2)
-        yield
 
 
 def test_tiles_cover_the_frame(weights):

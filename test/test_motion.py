@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 from siam_tracker_ros.evaluation.datasets import load_sequence
 from siam_tracker_ros.libs.motion import CameraMotion, ExpectedTarget, visible_fraction
@@ -49,14 +48,6 @@ def test_visible_fraction_and_expected_target():
     for _ in range(3):
         expected.follow(np.array([5.0, -2.0]))
     assert np.allclose(expected.box, [115.0, 44.0, 20.0, 20.0]) and expected.frames_unseen == 3
-
-
-@pytest.fixture(scope="module")
-def weights(shared_dir):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SIAM_TRACKER_WEIGHTS", str(shared_dir / "weights"))
-        torch.set_num_threads(2)
-        yield
 
 
 def _pan_away(frame, box, frames=9, step=25):
