@@ -38,9 +38,9 @@ class CameraMotion:
         return grey.astype(np.float32)
 
     def reset(self, image: np.ndarray) -> None:
-        self._previous = self._small(image)
-        self._window = cv2.createHanningWindow(self._previous.shape[::-1], cv2.CV_32F)
-        self.response = 0.0
+        """Start over at `image` (a new target, or a camera that changed resolution)."""
+        self._previous = None
+        self.update(image)
 
     def update(self, image: np.ndarray) -> np.ndarray:
         """Shift of `image` relative to the previous one (image content moved by +dx, +dy)."""
