@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from siam_tracker_ros.evaluation.datasets import load_sequence
-from siam_tracker_ros.libs.motion import CameraMotion, ExpectedTarget, visible_fraction
+from siam_tracker_ros.libs.boxes import visible_fraction
+from siam_tracker_ros.libs.motion import CameraMotion, ExpectedTarget
 from siam_tracker_ros.trackers.base import TrackState
 from siam_tracker_ros.trackers.registry import build_tracker
 

@@ -75,6 +75,16 @@ def clip_center_size(
     return np.array([cx, cy]), np.array([w, h])
 
 
+def visible_fraction(box_cxcywh: np.ndarray, image_shape: tuple[int, ...]) -> float:
+    """Share of a box's area that lies inside the image (0 when it is entirely outside)."""
+    cx, cy, w, h = (float(v) for v in box_cxcywh)
+    height, width = image_shape[:2]
+    iw = max(0.0, min(cx + w / 2, width) - max(cx - w / 2, 0.0))
+    ih = max(0.0, min(cy + h / 2, height) - max(cy - h / 2, 0.0))
+    area = w * h
+    return iw * ih / area if area > 0 else 0.0
+
+
 def iou_xywh(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Intersection over union of boxes (..., 4) in xywh; NaN rows give NaN."""
     a = np.asarray(a, dtype=np.float64)

@@ -60,16 +60,6 @@ class CameraMotion:
         return np.array([dx, dy]) * self._scale
 
 
-def visible_fraction(box_cxcywh: np.ndarray, image_shape: tuple[int, ...]) -> float:
-    """Share of a box's area that lies inside the image (0 when it is entirely outside)."""
-    cx, cy, w, h = (float(v) for v in box_cxcywh)
-    height, width = image_shape[:2]
-    iw = max(0.0, min(cx + w / 2, width) - max(cx - w / 2, 0.0))
-    ih = max(0.0, min(cy + h / 2, height) - max(cy - h / 2, 0.0))
-    area = w * h
-    return iw * ih / area if area > 0 else 0.0
-
-
 class ExpectedTarget:
     """Where the target should be: the last confident box, moved with the camera since then.
 

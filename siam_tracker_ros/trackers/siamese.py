@@ -29,9 +29,15 @@ import numpy as np
 import torch
 
 from siam_tracker_ros.errors import ConfigError
-from siam_tracker_ros.libs.boxes import clip_center_size, context_size, cxcywh_to_xywh, xywh_to_cxcywh
+from siam_tracker_ros.libs.boxes import (
+    clip_center_size,
+    context_size,
+    cxcywh_to_xywh,
+    visible_fraction,
+    xywh_to_cxcywh,
+)
 from siam_tracker_ros.libs.cropping import crop_square
-from siam_tracker_ros.libs.motion import CameraMotion, ExpectedTarget, visible_fraction
+from siam_tracker_ros.libs.motion import CameraMotion, ExpectedTarget
 from siam_tracker_ros.libs.penalties import scale_aspect_penalty, smooth_size
 from siam_tracker_ros.libs.windows import cosine_window
 from siam_tracker_ros.trackers.base import Tracker, TrackResult, TrackState
