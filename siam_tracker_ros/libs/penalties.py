@@ -19,12 +19,18 @@ def _padded_size(w: np.ndarray, h: np.ndarray) -> np.ndarray:
 
 
 def scale_aspect_penalty(
-    pred_w: np.ndarray, pred_h: np.ndarray, prev_w: float, prev_h: float, penalty_k: float
+    pred_w: np.ndarray, pred_h: np.ndarray, prev_w: float, prev_h: float, penalty_k: float,
+    scale_reference: tuple[float, float] | None = None,
 ) -> np.ndarray:
-    """Penalty in (0, 1] per candidate; sizes are all in the same (crop) coordinates."""
+    """Penalty in (0, 1] per candidate; sizes are all in the same (crop) coordinates.
+
+    `scale_reference` is the (w, h) the scale change is measured against, the previous size by default
+    (OpenCV's TrackerNano passes the target's image position there; only its replica uses this).
+    """
     pred_w = np.maximum(pred_w, 1e-6)
     pred_h = np.maximum(pred_h, 1e-6)
-    s_c = _change(_padded_size(pred_w, pred_h) / _padded_size(np.float64(prev_w), np.float64(prev_h)))
+    ref_w, ref_h = (prev_w, prev_h) if scale_reference is None else scale_reference
+    s_c = _change(_padded_size(pred_w, pred_h) / _padded_size(np.float64(ref_w), np.float64(ref_h)))
     r_c = _change((prev_w / prev_h) / (pred_w / pred_h))
     return np.exp(-(r_c * s_c - 1.0) * penalty_k)
 

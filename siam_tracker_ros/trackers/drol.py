@@ -22,7 +22,7 @@ from torch import Tensor
 
 from siam_tracker_ros.errors import ConfigError
 from siam_tracker_ros.libs.augmentation import drol_augmentations
-from siam_tracker_ros.libs.boxes import context_size, cxcywh_to_xywh, iou_xywh
+from siam_tracker_ros.libs.boxes import cxcywh_to_xywh, iou_xywh
 from siam_tracker_ros.libs.cropping import crop_square
 from siam_tracker_ros.libs.labels import gaussian_label, label_sigma
 from siam_tracker_ros.libs.optimization import conjugate_gradient, conjugate_gradient_steps, gauss_newton_cg
@@ -434,7 +434,7 @@ class DROLTracker(SiameseTracker):
         peak = float(score.max())
         if (peak >= self.drol.template_threshold and flag != HARD_NEGATIVE
                 and (self._candidate is None or peak > self._candidate[0])):
-            s_z = round(context_size(self.size, cfg.context_amount))
+            s_z = round(self.context_side())
             self._candidate = (peak, crop_square(image, self.center, s_z, cfg.exemplar_size, self.pad_value))
         if self._frame % self.drol.template_interval == 0 and self._candidate is not None:
             self.short_template = self.embed([self._candidate[1]])

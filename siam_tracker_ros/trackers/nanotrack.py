@@ -36,9 +36,31 @@ def load_network(config: dict[str, Any], device: str, fp16: bool, weights: str |
     return network
 
 
-def build(config: dict[str, Any], device: str | None = None, fp16: bool = False,
-          weights: str | None = None) -> SiameseTracker:
+def _build(cls: type[SiameseTracker], config: dict[str, Any], device: str | None, fp16: bool,
+           weights: str | None) -> SiameseTracker:
     device = resolve_device(device, fp16)
     tracking = SiameseConfig(**config.get("tracking", {}))
     network = load_network(config, device, fp16, weights, tracking.exemplar_size, tracking.instance_size)
-    return SiameseTracker(config["name"], network, tracking, device=device, fp16=fp16)
+    return cls(config["name"], network, tracking, device=device, fp16=fp16)
+
+
+def build(config: dict[str, Any], device: str | None = None, fp16: bool = False,
+          weights: str | None = None) -> SiameseTracker:
+    return _build(SiameseTracker, config, device, fp16, weights)
+
+
+class OpenCVReplicaTracker(SiameseTracker):
+    """Our NanoTrack with the three choices OpenCV's `cv2.TrackerNano` makes differently from the
+    NanoTrack release (modules/video/src/tracking/tracker_nano.cpp): RGB crops into the BGR-trained
+    network (`swapRB = true`), its own window/penalty/lr constants (in nano_opencv.yaml), and the scale
+    change measured against `sizeCal(targetPos)`, the target's image position instead of its size.
+    It exists to show that our core reproduces the reference when given the same choices; `nano` keeps
+    the release's."""
+
+    def scale_reference(self, out) -> tuple[float, float]:
+        return float(self.center[0]), float(self.center[1])
+
+
+def build_opencv_replica(config: dict[str, Any], device: str | None = None, fp16: bool = False,
+                         weights: str | None = None) -> SiameseTracker:
+    return _build(OpenCVReplicaTracker, config, device, fp16, weights)

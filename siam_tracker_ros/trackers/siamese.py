@@ -55,7 +55,8 @@ class SiameseConfig:
     window_influence: float = 0.49
     penalty_k: float = 0.15
     lr: float = 0.385
-    min_size: float = 10.0
+    min_size: float = 10.0               # smallest side of the tracked box, px
+    context_min_size: float = 0.0        # smallest side the crop scale is computed from, px
     state: StateThresholds = field(default_factory=StateThresholds)
     # long-term re-detection (off: the short-term baseline, box follows the best cell every frame)
     long_term: bool = False
@@ -146,7 +147,7 @@ class SiameseTracker(Tracker):
         cxcywh = xywh_to_cxcywh(box)
         self.center, self.size = cxcywh[:2], cxcywh[2:]
         self.pad_value = image.mean(axis=(0, 1))
-        s_z = round(context_size(self.size, cfg.context_amount))
+        s_z = round(self.context_side())
         z = crop_square(image, self.center, s_z, cfg.exemplar_size, self.pad_value)
         self.template_feat = self.embed([z])
         self.state_machine.reset()
@@ -157,10 +158,17 @@ class SiameseTracker(Tracker):
         if self.camera is not None:
             self.camera.reset(image)
 
+    def context_side(self) -> float:
+        """Side of the exemplar's context square around the current target, image px. Computed from
+        the size floored at `context_min_size`, so a tiny target keeps a usable crop (and the template
+        and every search share one scale) while its box may stay smaller than that floor."""
+        size = np.maximum(self.size, self.config.context_min_size)
+        return context_size(size, self.config.context_amount)
+
     def search_size(self, instance_size: int | None = None) -> tuple[float, float]:
         """(side of the search square in image px, crop px per image px) around the current target."""
         cfg = self.config
-        s_z = context_size(self.size, cfg.context_amount)
+        s_z = self.context_side()
         scale = cfg.exemplar_size / s_z
         return s_z * (instance_size or cfg.instance_size) / cfg.exemplar_size, scale
 
