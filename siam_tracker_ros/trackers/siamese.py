@@ -56,7 +56,6 @@ class SiameseConfig:
     penalty_k: float = 0.15
     lr: float = 0.385
     min_size: float = 10.0               # smallest side of the tracked box, px
-    context_min_size: float = 0.0        # smallest side the crop scale is computed from, px
     state: StateThresholds = field(default_factory=StateThresholds)
     # long-term re-detection (off: the short-term baseline, box follows the best cell every frame)
     long_term: bool = False
@@ -159,11 +158,8 @@ class SiameseTracker(Tracker):
             self.camera.reset(image)
 
     def context_side(self) -> float:
-        """Side of the exemplar's context square around the current target, image px. Computed from
-        the size floored at `context_min_size`, so a tiny target keeps a usable crop (and the template
-        and every search share one scale) while its box may stay smaller than that floor."""
-        size = np.maximum(self.size, self.config.context_min_size)
-        return context_size(size, self.config.context_amount)
+        """Side of the exemplar's context square around the current target, image px."""
+        return context_size(self.size, self.config.context_amount)
 
     def search_size(self, instance_size: int | None = None) -> tuple[float, float]:
         """(side of the search square in image px, crop px per image px) around the current target."""
