@@ -56,6 +56,7 @@ class SiameseConfig:
     penalty_k: float = 0.15
     lr: float = 0.385
     min_size: float = 10.0               # smallest side of the tracked box, px
+    channel_order: str = "bgr"           # colour order the network was trained on ("bgr" or "rgb")
     state: StateThresholds = field(default_factory=StateThresholds)
     # long-term re-detection (off: the short-term baseline, box follows the best cell every frame)
     long_term: bool = False
@@ -80,6 +81,8 @@ class SiameseConfig:
             raise ConfigError(f"lr must be in [0, 1], got {self.lr}")
         if self.penalty_k < 0:
             raise ConfigError(f"penalty_k must be >= 0, got {self.penalty_k}")
+        if self.channel_order not in ("bgr", "rgb"):
+            raise ConfigError(f"channel_order must be 'bgr' or 'rgb', got {self.channel_order!r}")
         if self.instance_size < self.exemplar_size:
             raise ConfigError("instance_size must be at least exemplar_size")
         if self.lost_instance_size < self.instance_size:
@@ -133,7 +136,10 @@ class SiameseTracker(Tracker):
 
     # -- network plumbing -------------------------------------------------------------------------
     def _to_tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
-        batch = np.stack(crops).transpose(0, 3, 1, 2)  # N, 3, H, W (BGR, 0..255, as trained)
+        batch = np.stack(crops).transpose(0, 3, 1, 2)  # N, 3, H, W (BGR, 0..255)
+        if self.config.channel_order == "rgb":
+            batch = batch[:, ::-1]
+        batch = np.ascontiguousarray(batch)
         return torch.from_numpy(batch).to(self.device, self.dtype)
 
     @torch.inference_mode()
@@ -225,7 +231,8 @@ class SiameseTracker(Tracker):
         score = out.score if score is None else score
         boxes = out.boxes
         penalty = scale_aspect_penalty(boxes[2] * out.scale, boxes[3] * out.scale,
-                                       self.size[0] * out.scale, self.size[1] * out.scale, cfg.penalty_k)
+                                       self.size[0] * out.scale, self.size[1] * out.scale, cfg.penalty_k,
+                                       self.scale_reference(out))
         pscore = penalty * score
         if online is not None and online_weight > 0:
             lo, hi = float(online.min()), float(online.max())
@@ -237,6 +244,10 @@ class SiameseTracker(Tracker):
         r, c = divmod(best, score.shape[1])
         lr = float(penalty[r, c] * score[r, c] * cfg.lr)
         return best, boxes[:, r, c].copy(), lr
+
+    def scale_reference(self, out: SearchOutput) -> tuple[float, float] | None:
+        """What a candidate's size change is measured against; None: the current size (pysot)."""
+        return None
 
     def update_target(self, image: np.ndarray, box_cxcywh: np.ndarray, lr: float) -> None:
         size = smooth_size(self.size, box_cxcywh[2:], lr)
