@@ -156,7 +156,8 @@ def format_out_of_view(absences: dict) -> str:
     """Totals over a tracker's out-of-view sequences: frames weighted for lost%, events counted."""
     lines = [
         "Out-of-view (lost% from the 3rd absent frame on; re-acquired: IoU >= 0.3 within 10 frames)",
-        f"{'tracker':<14}{'absent fr':>10}{'lost %':>8}{'events':>8}{'re-acq %':>10}{'lost% visible':>15}",
+        f"{'tracker':<14}{'absent fr':>10}{'lost %':>8}{'events':>8}{'re-acq %':>10}{'lost% visible':>15}"
+        f"{'median delay':>14}",
     ]
     for name, metrics in absences.items():
         absent = sum(m["absent_frames"] for m in metrics)
@@ -165,9 +166,11 @@ def format_out_of_view(absences: dict) -> str:
         lost_visible = sum(m["lost_when_visible"] * m["visible_frames"]
                            for m in metrics if m["visible_frames"])
         judged = [e["reacquired"] for m in metrics for e in m["events"] if e["reacquired"] is not None]
+        delays = [e["delay"] for m in metrics for e in m["events"] if e["delay"] is not None]
+        delay = f"{np.median(delays):.0f} fr" if delays else "-"  # frames from the target's return
         lines.append(f"{name:<14}{absent:>10}{100 * lost / max(absent, 1):>8.1f}{len(judged):>8}"
                      f"{100 * np.mean(judged) if judged else float('nan'):>10.1f}"
-                     f"{100 * lost_visible / max(visible, 1):>15.1f}")
+                     f"{100 * lost_visible / max(visible, 1):>15.1f}{delay:>14}")
     return "\n".join(lines)
 
 

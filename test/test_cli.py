@@ -162,8 +162,12 @@ def test_make_oov_then_eval_reports_absences(shared_dir, tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("Out-of-view"))
     row = next(line for line in lines[start:] if line.startswith("nano"))
-    absent_frames, lost_pct, events = row.split()[1:4]
+    absent_frames, lost_pct, events, reacquired_pct = row.split()[1:5]
     assert int(absent_frames) > 0 and int(events) >= 1 and 0.0 <= float(lost_pct) <= 100.0
+    # median frames to re-acquire: a count within the 10-frame window, or "-" when none was re-acquired
+    delay = row.split()[6]
+    assert (delay == "-") == (float(reacquired_pct) == 0.0)
+    assert delay == "-" or 0 <= int(delay) <= 10
 
 
 def test_rosbag_in_rosbag_out_through_the_node_pipeline(shared_dir, tmp_path, capsys):
