@@ -1,10 +1,11 @@
 """Camera motion (phase correlation), the expected target box, and out-of-view detection on real frames."""
 
+import cv2
 import numpy as np
 import pytest
 
 from siam_tracker_ros.evaluation.datasets import load_sequence
-from siam_tracker_ros.libs.boxes import visible_fraction
+from siam_tracker_ros.libs.boxes import iou_xywh, visible_fraction
 from siam_tracker_ros.libs.motion import CameraMotion, ExpectedTarget
 from siam_tracker_ros.trackers.base import TrackState
 from siam_tracker_ros.trackers.registry import build_tracker
@@ -79,3 +80,41 @@ def test_out_of_view_by_camera_motion_is_lost_at_once(weights, scene):
     centre = [t[:2] + t[2:] / 2 for t in truth[1:]]
     errors = [np.hypot(*(expected[k] - centre[k])) for k in gone[:3]]
     assert max(errors) < 0.5 * max(box[2], box[3]), errors
+
+
+def _follow_camera(frame, box, step=(16, 4), frames=10, origin=(20, 120), size=(240, 160), at=(100, 60)):
+    """A camera that follows its target: the real scene pans by `step` px per frame while the target
+    (its own patch, edges feathered) keeps its place in the image. Returns windows and the fixed box."""
+    x, y, w, h = (int(round(v)) for v in box)
+    m = 8
+    patch = frame[y - m : y + h + m, x - m : x + w + m].astype(np.float32)
+    alpha = np.zeros(patch.shape[:2], np.float32)
+    alpha[m // 2 : -m // 2, m // 2 : -m // 2] = 1.0
+    alpha = cv2.GaussianBlur(alpha, (0, 0), m / 3)[..., None]
+    windows = []
+    for k in range(frames + 1):
+        window = _window(frame, origin[0] + step[0] * k, origin[1] + step[1] * k, *size).astype(np.float32)
+        region = window[at[1] - m : at[1] + h + m, at[0] - m : at[0] + w + m]
+        region[:] = alpha * patch + (1 - alpha) * region
+        windows.append(window.astype(np.uint8))
+    return windows, np.array([at[0], at[1], w, h], dtype=float)
+
+
+def test_search_stays_on_a_target_the_camera_follows(weights, shared_dir):
+    """The drone's case: the scene moves, the target holds its image position. The crop where the
+    camera motion points is searched beside the one at the target's last position; the latter wins."""
+    seq = load_sequence(shared_dir / "data" / "sequences" / "uavdt_s0310")
+    frame, box = next(iter(seq.frames())), seq.groundtruth[0]
+    windows, truth = _follow_camera(frame, box)
+    tracker = build_tracker("drol_nano", device="cpu")
+    tracker.init(windows[0], truth)
+    centre = truth[:2] + truth[2:] / 2
+    for k, image in enumerate(windows[1:]):
+        result = tracker.track(image)
+        assert tracker.camera.response > tracker.camera.min_response  # the scene's pan was measured
+        assert iou_xywh(result.box[None], truth[None])[0] > 0.6
+        if k == 0:  # no velocity learnt yet: the crop at the target's place, not 16 px along the pan
+            region = result.search_region
+            assert np.hypot(*(region[:2] + region[2:] / 2 - centre)) < 0.3 * truth[2:].mean()
+    # relative to the scene the target moves against the pan: that is the velocity it learnt
+    assert np.allclose(tracker.velocity, [16.0, 4.0], atol=4.0), tracker.velocity

@@ -69,7 +69,8 @@ class SiameseConfig:
     motion_compensation: bool = False
     motion_width: int = 160              # px width of the grey copy phase correlation runs on
     velocity_smoothing: float = 0.3      # share of a new velocity measurement in the running estimate
-    search_follows_camera: bool = True   # centre the normal search on the motion-compensated position
+    search_follows_camera: bool = True   # also search where camera and velocity put the target
+    camera_hypothesis_min: float = 0.25  # motion (target sizes) above which both crops are searched
     out_of_view_visible: float = 0.0     # out of view: expected box's share inside the frame <= this
 
     def __post_init__(self) -> None:
@@ -286,15 +287,7 @@ class SiameseTracker(Tracker):
         motion = self._follow_camera(image)
         if self.config.long_term and self.state_machine.state is TrackState.LOST:
             return self._track_lost(image)
-        if self.config.search_follows_camera:
-            self.center = self.center + motion  # search where camera and velocity put the target
-        out = self.search(image, [self.center])[0]
-        online = self.online_scores(out)
-        best, box, lr = self.select(out, online=online, online_weight=self.online_weight)
-        siamese = float(out.score.flat[best])
-        self.last_scores = (siamese, None if online is None else float(online.flat[best]))
-        self.last_logit = float(out.logit.flat[best])
-        confidence = self.confidence(*self.last_scores, self.last_logit)
+        out, online, best, box, lr, confidence = self._search_hypotheses(image, motion)
         if self.camera is not None and self.config.long_term and self.out_of_view(image.shape):
             confidence = min(confidence, self.config.state.lost_below)
             state = self.state_machine.force_lost()
@@ -308,6 +301,38 @@ class SiameseTracker(Tracker):
                 self._observe(np.concatenate([box[:2], self.size]))
         self.after_frame(image, out, best, state)
         return self._result(confidence, state, out.score, out.region)
+
+    def _search_hypotheses(self, image: np.ndarray, motion: np.ndarray):
+        """Normal search. When the camera moved, the target either moved with the scene (a static
+        target, a panning camera: search where camera and velocity put it) or stayed where it was in
+        the image (a camera following it, the drone's case). Both crops run in one batch and the one
+        whose pick is more confident, weighted by how close it lies to its crop's centre as the cosine
+        window weights cells, wins; a still camera gives one crop."""
+        cfg = self.config
+        centers = [self.center]
+        if self.camera is not None and cfg.search_follows_camera:
+            moved = self.center + motion
+            if np.hypot(*motion) > cfg.camera_hypothesis_min * float(np.mean(self.size)):
+                centers = [moved, self.center]
+            else:
+                centers = [moved]
+        outs = self.search(image, centers)
+        pick = None
+        for center, out in zip(centers, outs):
+            self.center = center  # the crop's own centre (DROL's short-term template decodes from it)
+            online = self.online_scores(out)
+            best, box, lr = self.select(out, online=online, online_weight=self.online_weight)
+            scores = (float(out.score.flat[best]), None if online is None else float(online.flat[best]))
+            logit = float(out.logit.flat[best])
+            confidence = self.confidence(*scores, logit)
+            wi = cfg.window_influence
+            value = (1 - wi) * confidence + wi * float(cosine_window(out.score.shape[0]).flat[best])
+            if pick is None or value > pick[0]:
+                pick = (value, center, out, online, best, box, lr, scores, logit, confidence)
+        _, self.center, out, online, best, box, lr, self.last_scores, self.last_logit, confidence = pick
+        if out is not outs[-1]:
+            online = self.online_scores(out)  # an online module keeps the chosen crop's features
+        return out, online, best, box, lr, confidence
 
     # -- camera motion and the expected target --------------------------------------------------------
     def _follow_camera(self, image: np.ndarray) -> np.ndarray:
