@@ -139,8 +139,7 @@ class SiameseTracker(Tracker):
     def _to_tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
         batch = np.stack(crops).transpose(0, 3, 1, 2)  # N, 3, H, W (BGR, 0..255)
         if self.config.channel_order == "rgb":
-            batch = batch[:, ::-1]
-        batch = np.ascontiguousarray(batch)
+            batch = np.ascontiguousarray(batch[:, ::-1])  # torch takes no negative strides
         return torch.from_numpy(batch).to(self.device, self.dtype)
 
     @torch.inference_mode()
