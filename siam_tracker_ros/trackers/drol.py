@@ -330,7 +330,7 @@ class DROLTracker(SiameseTracker):
         self.drol = drol
         self.classifier: OnlineClassifier | None = None
         self.short_template: Tensor | None = None
-        self._candidate: tuple[float, np.ndarray] | None = None
+        self._template_candidate: tuple[float, np.ndarray] | None = None
         self._frame = 0
         self._last_extracted: Tensor | None = None
         self._last_online: np.ndarray | None = None
@@ -361,7 +361,7 @@ class DROLTracker(SiameseTracker):
         self.classifier = OnlineClassifier(features.shape[1], ocfg)
         self.classifier.initialize(features, labels)
         self.short_template = None
-        self._candidate = None
+        self._template_candidate = None
         self._frame = 0
 
     # -- hooks -----------------------------------------------------------------------------------------
@@ -433,12 +433,13 @@ class DROLTracker(SiameseTracker):
             return
         peak = float(score.max())
         if (peak >= self.drol.template_threshold and flag != HARD_NEGATIVE
-                and (self._candidate is None or peak > self._candidate[0])):
+                and (self._template_candidate is None or peak > self._template_candidate[0])):
             s_z = round(self.context_side())
-            self._candidate = (peak, crop_square(image, self.center, s_z, cfg.exemplar_size, self.pad_value))
-        if self._frame % self.drol.template_interval == 0 and self._candidate is not None:
-            self.short_template = self.embed([self._candidate[1]])
-            self._candidate = None
+            crop = crop_square(image, self.center, s_z, cfg.exemplar_size, self.pad_value)
+            self._template_candidate = (peak, crop)
+        if self._frame % self.drol.template_interval == 0 and self._template_candidate is not None:
+            self.short_template = self.embed([self._template_candidate[1]])
+            self._template_candidate = None
 
 
 def _dropout(x: Tensor, p: float, gen: torch.Generator) -> Tensor:

@@ -113,6 +113,20 @@ class SearchOutput:
     logit: np.ndarray | None = None  # (S, S) target-minus-background logit (the probability saturates)
 
 
+@dataclass
+class Candidate:
+    """The pick in one search crop: its cell, box (cx, cy, w, h), size lr and the scores behind it."""
+
+    out: SearchOutput
+    index: int
+    box: np.ndarray
+    lr: float
+    siamese: float
+    online: float | None
+    logit: float
+    confidence: float
+
+
 class SiameseTracker(Tracker):
     def __init__(self, name: str, network: torch.nn.Module, config: SiameseConfig,
                  device: str = "cpu", fp16: bool = False) -> None:
@@ -286,7 +300,8 @@ class SiameseTracker(Tracker):
         motion = self._follow_camera(image)
         if self.config.long_term and self.state_machine.state is TrackState.LOST:
             return self._track_lost(image)
-        out, online, best, box, lr, confidence = self._search_hypotheses(image, motion)
+        pick = self._search_hypotheses(image, motion)
+        confidence, box = pick.confidence, pick.box
         if self.camera is not None and self.config.long_term and self.out_of_view(image.shape):
             confidence = min(confidence, self.config.state.lost_below)
             state = self.state_machine.force_lost()
@@ -295,13 +310,29 @@ class SiameseTracker(Tracker):
         if self.config.long_term and state is TrackState.LOST:
             self.lost_frames = 0  # hold the box from this frame on; re-detection starts next frame
         else:
-            self.update_target(image, box, lr)
+            self.update_target(image, box, pick.lr)
             if state is TrackState.TRACKING:
                 self._observe(np.concatenate([box[:2], self.size]))
-        self.after_frame(image, out, best, state)
-        return self._result(confidence, state, out.score, out.region)
+        self.after_frame(image, pick.out, pick.index, state)
+        return self._result(confidence, state, pick.out.score, pick.out.region)
 
-    def _search_hypotheses(self, image: np.ndarray, motion: np.ndarray):
+    def _best_in(self, out: SearchOutput, window_influence: float | None = None) -> Candidate:
+        """Select the best cell of one crop and score it (online map, Siamese, logit, confidence)."""
+        online = self.online_scores(out)
+        index, box, lr = self.select(out, online=online, online_weight=self.online_weight,
+                                     window_influence=window_influence)
+        siamese = float(out.score.flat[index])
+        onl = None if online is None else float(online.flat[index])
+        logit = float(out.logit.flat[index])
+        confidence = self.confidence(siamese, onl, logit)
+        return Candidate(out, index, box, lr, siamese, onl, logit, confidence)
+
+    def _adopt(self, pick: Candidate) -> None:
+        """The picked candidate's scores become the ones the confidence and the node report."""
+        self.last_scores = (pick.siamese, pick.online)
+        self.last_logit = pick.logit
+
+    def _search_hypotheses(self, image: np.ndarray, motion: np.ndarray) -> Candidate:
         """Normal search. When the camera moved, the target either moved with the scene (a static
         target, a panning camera: search where camera and velocity put it) or stayed where it was in
         the image (a camera following it, the drone's case). Both crops run in one batch and the one
@@ -316,22 +347,20 @@ class SiameseTracker(Tracker):
             else:
                 centers = [moved]
         outs = self.search(image, centers)
-        pick = None
+        wi = cfg.window_influence
+        pick, pick_center, pick_value = None, None, -np.inf
         for center, out in zip(centers, outs):
             self.center = center  # the crop's own centre (DROL's short-term template decodes from it)
-            online = self.online_scores(out)
-            best, box, lr = self.select(out, online=online, online_weight=self.online_weight)
-            scores = (float(out.score.flat[best]), None if online is None else float(online.flat[best]))
-            logit = float(out.logit.flat[best])
-            confidence = self.confidence(*scores, logit)
-            wi = cfg.window_influence
-            value = (1 - wi) * confidence + wi * float(cosine_window(out.score.shape[0]).flat[best])
-            if pick is None or value > pick[0]:
-                pick = (value, center, out, online, best, box, lr, scores, logit, confidence)
-        _, self.center, out, online, best, box, lr, self.last_scores, self.last_logit, confidence = pick
-        if out is not outs[-1]:
-            online = self.online_scores(out)  # an online module keeps the chosen crop's features
-        return out, online, best, box, lr, confidence
+            cand = self._best_in(out)
+            near_centre = float(cosine_window(out.score.shape[0]).flat[cand.index])
+            value = (1 - wi) * cand.confidence + wi * near_centre
+            if value > pick_value:
+                pick, pick_center, pick_value = cand, center, value
+        self.center = pick_center
+        if pick.out is not outs[-1]:
+            self.online_scores(pick.out)  # an online module keeps the chosen crop's features
+        self._adopt(pick)
+        return pick
 
     # -- camera motion and the expected target --------------------------------------------------------
     def _follow_camera(self, image: np.ndarray) -> np.ndarray:
@@ -382,26 +411,17 @@ class SiameseTracker(Tracker):
             near = np.clip(self.expected.box[:2], [0.0, 0.0], [float(width), float(height)])
         centers = self.tile_centers(image.shape) if full else [near]
         outs = self.search(image, centers, cfg.lost_instance_size)
-        best_pick = None
-        for out in outs:
-            online = self.online_scores(out)
-            index, box, lr = self.select(out, online=online, online_weight=self.online_weight,
-                                         window_influence=0.0 if full else cfg.lost_window_influence)
-            siamese = float(out.score.flat[index])
-            onl = None if online is None else float(online.flat[index])
-            logit = float(out.logit.flat[index])
-            conf = self.confidence(siamese, onl, logit)
-            if best_pick is None or conf > best_pick[0]:
-                best_pick = (conf, box, lr, siamese, onl, out, logit)
-        conf, box, lr, siamese, onl, out, self.last_logit = best_pick
-        self.last_scores = (siamese, onl)
-        accepted = self.accept_candidate(siamese, onl)
+        window = 0.0 if full else cfg.lost_window_influence
+        pick = max((self._best_in(out, window) for out in outs), key=lambda cand: cand.confidence)
+        self._adopt(pick)
+        conf, box, out = pick.confidence, pick.box, pick.out
+        accepted = self.accept_candidate(pick.siamese, pick.online)
         if not accepted:  # a rejected candidate is no evidence of the target: report it as absent
             conf = min(conf, self.config.state.lost_below)
         state = self.state_machine.update(conf, can_recover=accepted)
         if state is not TrackState.LOST:
             self.center = box[:2].copy()  # jump to the re-detection; size from the candidate, smoothed
-            self.update_target(image, box, lr)
+            self.update_target(image, box, pick.lr)
             self.lost_frames = 0
             self.velocity = np.zeros(2)
             self.expected.observe(box)
