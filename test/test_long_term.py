@@ -69,3 +69,28 @@ def test_short_term_nano_keeps_moving_its_box(weights, oov):
     frames = [oov.frames[k] for k in range(40)]
     result = run_tracker(tracker, frames, oov.groundtruth[0])
     assert len(result.boxes) == 40
+
+
+@pytest.mark.parametrize("probation", [0, 3])
+def test_a_redetection_that_does_not_hold_is_undone(weights, shared_dir, probation):
+    """Re-detected on a real frame, then the next frame shows nothing like the target: in probation the
+    re-detection is taken back (LOST, the box held before it); without probation the box stays."""
+    seq = load_sequence(shared_dir / "data" / "sequences" / "vot_bag")
+    frame, box = seq.frame(0), seq.groundtruth[0]
+    moved = np.roll(frame, (30, 60), axis=(0, 1))  # the target, 60 px right and 30 px down
+    blank = np.full_like(frame, 127)
+    overrides = {"probation_frames": probation, "probation_min_online": 0.35, "full_frame_after": 0,
+                 "motion_compensation": False}
+    tracker = build_tracker("drol_nano", device="cpu", overrides=overrides)
+    tracker.init(frame, box)
+    assert tracker.track(blank).state is TrackState.LOST
+    held = tracker.track(blank).box
+    found = tracker.track(moved)
+    assert found.state is not TrackState.LOST
+    assert np.allclose(found.box[:2], box[:2] + [60, 30], atol=10)  # re-detected where it moved
+    after = tracker.track(blank)
+    if probation:
+        assert after.state is TrackState.LOST
+        assert np.allclose(after.box, held) and tracker.probation == 0
+    else:  # nothing takes the jump back: the box stays far from the one held before it
+        assert np.hypot(*(after.box[:2] - held[:2])) > 30

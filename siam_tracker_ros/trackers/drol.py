@@ -309,6 +309,7 @@ class DROLConfig:
     conf_siamese: float = 6.0
     conf_online: float = 6.0
     redetect_min_online: float = 0.5
+    probation_min_online: float = 0.0  # classifier score every probation frame needs
     online: OnlineConfig = field(default_factory=OnlineConfig)
 
     def __post_init__(self) -> None:
@@ -396,6 +397,10 @@ class DROLTracker(SiameseTracker):
         ok = super().accept_candidate(siamese, online)
         return ok and (online is None or online >= self.drol.redetect_min_online)
 
+    def holds_after_redetection(self, pick) -> bool:
+        ok = super().holds_after_redetection(pick)
+        return ok and (pick.online is None or pick.online >= self.drol.probation_min_online)
+
     def _track(self, image: np.ndarray):
         self._frame += 1
         return super()._track(image)
@@ -421,7 +426,7 @@ class DROLTracker(SiameseTracker):
         score = self._last_online
         target_cells = self.size * out.scale / cfg.stride
         flag = clf.flag(score, target_cells)
-        if state is TrackState.LOST:
+        if state is TrackState.LOST or self.probation > 0:  # no samples of an unconfirmed re-detection
             flag = NOT_FOUND
         size = score.shape[0]
         crop_center = out.region[:2] + (size // 2 * cfg.stride + cfg.stride / 2.0) / out.scale

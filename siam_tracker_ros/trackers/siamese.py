@@ -65,6 +65,7 @@ class SiameseConfig:
     full_frame_after: int = 5            # lost frames before the whole frame is tiled (0: never)
     max_tiles: int = 4                   # crops per full-frame pass; more tiles are visited in turn
     redetect_min_score: float = 0.0      # Siamese probability a re-detection candidate needs
+    probation_frames: int = 0            # frames after a re-detection it must keep passing its checks
     # camera motion: the search follows it; long-term mode: out of view from the expected box
     motion_compensation: bool = False
     motion_width: int = 160              # px width of the grey copy phase correlation runs on
@@ -88,6 +89,8 @@ class SiameseConfig:
             raise ConfigError("instance_size must be at least exemplar_size")
         if self.lost_instance_size < self.instance_size:
             raise ConfigError("lost_instance_size must be at least instance_size")
+        if self.probation_frames < 0:
+            raise ConfigError(f"probation_frames must be >= 0, got {self.probation_frames}")
         if self.full_frame_after < 0 or self.max_tiles < 1:
             raise ConfigError("full_frame_after must be >= 0 and max_tiles >= 1")
         if self.motion_width < 16 or not 0.0 <= self.velocity_smoothing <= 1.0:
@@ -148,6 +151,8 @@ class SiameseTracker(Tracker):
         self.camera = CameraMotion(config.motion_width) if config.motion_compensation else None
         self.expected = ExpectedTarget()
         self.velocity = np.zeros(2)  # target's own motion, px/frame, camera motion removed
+        self.probation = 0  # frames a re-detection has left to prove itself
+        self._before_redetection: tuple | None = None  # what a failed re-detection restores
 
     # -- network plumbing -------------------------------------------------------------------------
     def _to_tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
@@ -174,6 +179,7 @@ class SiameseTracker(Tracker):
         self._tile_cursor = 0
         self.expected.observe(cxcywh)
         self.velocity = np.zeros(2)
+        self.probation = 0
         if self.camera is not None:
             self.camera.reset(image)
 
@@ -284,6 +290,10 @@ class SiameseTracker(Tracker):
         """Whether a re-detection candidate may end LOST (besides the confidence threshold)."""
         return siamese >= self.config.redetect_min_score
 
+    def holds_after_redetection(self, pick: Candidate) -> bool:
+        """Whether a frame in a re-detection's probation still looks like the target."""
+        return pick.siamese >= self.config.redetect_min_score
+
     def after_frame(self, image: np.ndarray, out: SearchOutput, best: int, state: TrackState) -> None:
         """Called after a normal (not lost-mode) frame, once the target is updated."""
 
@@ -302,7 +312,14 @@ class SiameseTracker(Tracker):
             return self._track_lost(image)
         pick = self._search_hypotheses(image, motion)
         confidence, box = pick.confidence, pick.box
-        if self.camera is not None and self.config.long_term and self.out_of_view(image.shape):
+        if self.probation > 0:
+            self.probation -= 1
+            if not self.holds_after_redetection(pick):
+                self._undo_redetection()
+                confidence = min(confidence, self.config.state.lost_below)
+        if self.state_machine.state is TrackState.LOST:  # a re-detection just undone
+            state = TrackState.LOST
+        elif self.camera is not None and self.config.long_term and self.out_of_view(image.shape):
             confidence = min(confidence, self.config.state.lost_below)
             state = self.state_machine.force_lost()
         else:
@@ -362,6 +379,14 @@ class SiameseTracker(Tracker):
         self._adopt(pick)
         return pick
 
+    def _undo_redetection(self) -> None:
+        """A re-detection that failed its probation was a look-alike: back to LOST with the held box
+        and the expected target as they were before it."""
+        self.center, self.size, box, unseen, self.velocity = self._before_redetection
+        self.expected.box, self.expected.frames_unseen = box, unseen
+        self.probation = 0
+        self.state_machine.force_lost()
+
     # -- camera motion and the expected target --------------------------------------------------------
     def _follow_camera(self, image: np.ndarray) -> np.ndarray:
         """Move the expected box with the camera and the target's own velocity; return that motion."""
@@ -420,6 +445,9 @@ class SiameseTracker(Tracker):
             conf = min(conf, self.config.state.lost_below)
         state = self.state_machine.update(conf, can_recover=accepted)
         if state is not TrackState.LOST:
+            self._before_redetection = (self.center.copy(), self.size.copy(), self.expected.box.copy(),
+                                        self.expected.frames_unseen, self.velocity.copy())
+            self.probation = cfg.probation_frames
             self.center = box[:2].copy()  # jump to the re-detection; size from the candidate, smoothed
             self.update_target(image, box, pick.lr)
             self.lost_frames = 0
