@@ -11,13 +11,16 @@ box is held, the search grows to `lost_instance_size` (831, as pysot's long-term
 held position with almost no cosine window, and after `full_frame_after` lost frames the whole frame is
 tiled with such crops, batched in one forward pass. A candidate ends LOST only if its confidence passes
 the state machine's `found_above` and `accept_candidate` agrees (DROL adds its classifier check there).
+For `probation_frames` after that, every frame must pass `holds_after_redetection`, or the
+re-detection is taken back (LOST again, the box held before it restored).
 
 With `motion_compensation: true` the long-term mode also follows the camera (libs/motion.py): the last
 confident box moves with the measured image shift plus the target's own velocity. When that expected
 box has (mostly) left the frame the target is declared out of view (LOST) at once, whatever the network
-says about the background now under the search region; the normal search is centred where camera and
-velocity put the target, and while lost the enlarged search is centred on the expected box clamped
-into the frame (where an out-of-view target comes back).
+says about the background now under the search region; the normal search looks where camera and
+velocity put the target and, when the camera moved noticeably, also where the target was in the image
+(a camera that follows it); while lost the enlarged search is centred on the expected box clamped into
+the frame (where an out-of-view target comes back).
 """
 
 from __future__ import annotations
@@ -312,12 +315,13 @@ class SiameseTracker(Tracker):
             return self._track_lost(image)
         pick = self._search_hypotheses(image, motion)
         confidence, box = pick.confidence, pick.box
+        undone = False
         if self.probation > 0:
             self.probation -= 1
-            if not self.holds_after_redetection(pick):
-                self._undo_redetection()
-                confidence = min(confidence, self.config.state.lost_below)
-        if self.state_machine.state is TrackState.LOST:  # a re-detection just undone
+            undone = not self.holds_after_redetection(pick)
+        if undone:
+            self._undo_redetection()
+            confidence = min(confidence, self.config.state.lost_below)
             state = TrackState.LOST
         elif self.camera is not None and self.config.long_term and self.out_of_view(image.shape):
             confidence = min(confidence, self.config.state.lost_below)
