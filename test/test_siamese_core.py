@@ -1,4 +1,5 @@
-"""Shared Siamese machinery: penalties, channel order, and the OpenCV-replica variant of NanoTrack."""
+"""Shared Siamese machinery (penalties, windows, crops, channel order) and `nano`, the NanoTrack that
+reproduces OpenCV's cv2.TrackerNano."""
 
 import numpy as np
 import pytest
@@ -6,7 +7,9 @@ import torch
 
 from siam_tracker_ros.errors import ConfigError
 from siam_tracker_ros.evaluation.datasets import load_sequence
+from siam_tracker_ros.libs.cropping import crop_square
 from siam_tracker_ros.libs.penalties import scale_aspect_penalty
+from siam_tracker_ros.libs.windows import cosine_window
 from siam_tracker_ros.trackers.nanotrack import OpenCVReplicaTracker
 from siam_tracker_ros.trackers.registry import build_tracker
 from siam_tracker_ros.trackers.siamese import SiameseConfig
@@ -36,23 +39,56 @@ def bag_frame(shared_dir):
     return seq.frame(0), seq.groundtruth[0]
 
 
+def test_window_kinds():
+    hann, flat = cosine_window(16, "hann"), cosine_window(16, "hann_sqrt")
+    np.testing.assert_allclose(flat**2, hann, atol=1e-6)
+    assert (flat >= hann).all() and (flat > hann + 0.1).any()  # flatter: favours the centre less
+    with pytest.raises(ConfigError, match="window"):
+        SiameseConfig(window="hamming")
+
+
+def test_crop_corner_truncates_like_opencv():
+    image = np.arange(20 * 20 * 3, dtype=np.uint8).reshape(20, 20, 3)
+    pad = np.zeros(3)
+    center = np.array([10.7, 10.7])  # odd side 5: corner round(10.7 - 3) = 8 (pysot), int(10.7) - 3 = 7
+    np.testing.assert_array_equal(crop_square(image, center, 5, 5, pad), image[8:13, 8:13])
+    np.testing.assert_array_equal(crop_square(image, center, 5, 5, pad, corner="truncate"), image[7:12, 7:12])
+
+
 def test_rgb_channel_order_feeds_the_network_reversed_channels(weights, bag_frame):
     image, box = bag_frame
-    replica = build_tracker("nano_opencv", device="cpu", cpu_backend="eager")
     nano = build_tracker("nano", device="cpu", cpu_backend="eager")
-    assert isinstance(replica, OpenCVReplicaTracker) and replica.config.channel_order == "rgb"
-    replica.init(image, box)
-    nano.init(np.ascontiguousarray(image[..., ::-1]), box)
-    torch.testing.assert_close(replica.template_feat, nano.template_feat, rtol=1e-5, atol=1e-5)
-    nano.init(image, box)  # and the order does matter to the network
-    assert (replica.template_feat - nano.template_feat).abs().max() > 1e-2
+    as_bgr = build_tracker("nano", device="cpu", cpu_backend="eager", overrides={"channel_order": "bgr"})
+    assert nano.config.channel_order == "rgb"
+    nano.init(image, box)
+    as_bgr.init(np.ascontiguousarray(image[..., ::-1]), box)
+    torch.testing.assert_close(nano.template_feat, as_bgr.template_feat, rtol=1e-5, atol=1e-5)
+    as_bgr.init(image, box)  # and the order does matter to the network
+    assert (nano.template_feat - as_bgr.template_feat).abs().max() > 1e-2
 
 
-def test_replica_measures_scale_change_against_the_target_position(weights, bag_frame):
+def test_nano_measures_scale_change_against_the_target_position(weights, bag_frame):
     image, box = bag_frame
-    replica = build_tracker("nano_opencv", device="cpu")
-    replica.init(image, box)
-    assert replica.scale_reference(None) == pytest.approx(tuple(box[:2] + box[2:] / 2))
-    assert build_tracker("nano", device="cpu").scale_reference(None) is None
-    cfg = replica.config
-    assert (cfg.window_influence, cfg.penalty_k, cfg.lr) == (0.455, 0.055, 0.37)
+    nano = build_tracker("nano", device="cpu")
+    assert isinstance(nano, OpenCVReplicaTracker)
+    nano.init(image, box)
+    rect = np.round(box)  # OpenCV takes an integer Rect
+    assert nano.scale_reference(None) == pytest.approx(tuple(rect[:2] + rect[2:] / 2))
+    assert build_tracker("nano_release", device="cpu").scale_reference(None) is None
+    cfg = nano.config
+    assert (cfg.window_influence, cfg.penalty_k, cfg.lr, cfg.window) == (0.455, 0.055, 0.37, "hann_sqrt")
+
+
+@pytest.mark.parametrize("sequence", ["vot_ball1", "dtb70_gull2"])
+def test_nano_gives_the_boxes_of_opencv_tracker_nano(weights, shared_dir, sequence):
+    """The parity check of the native NanoTrack: on real frames `nano` reports the integer boxes
+    cv2.TrackerNano reports for the same weights, frame for frame; the release's values do not."""
+    seq = load_sequence(shared_dir / "data" / "sequences" / sequence)
+    frames = [seq.frame(k) for k in range(40)]
+    boxes = {}
+    for name in ("cv2_nano", "nano", "nano_release"):
+        tracker = build_tracker(name, device="cpu")
+        tracker.init(frames[0], seq.groundtruth[0])
+        boxes[name] = np.array([tracker.track(frame).box for frame in frames[1:]])
+    assert np.abs(boxes["nano"] - boxes["cv2_nano"]).max() <= 1.0
+    assert np.abs(boxes["nano_release"] - boxes["cv2_nano"]).max() > 2.0

@@ -1,7 +1,9 @@
 """Square crops around a target, padded with the image mean: the input of every Siamese network.
 
 Follows the SiamFC/pysot convention: a square of side `size_in_image` centred on `center` (pixel
-coordinates), parts outside the image filled with the per-channel mean, resized to `out_size`.
+coordinates), parts outside the image filled with the per-channel mean, resized to `out_size`. Its
+top-left pixel is round(centre - (side + 1) / 2) (pysot), or with `corner="truncate"` int(centre) -
+(side + 1) // 2, the integer arithmetic of OpenCV's TrackerNano (a pixel apart for odd sides).
 """
 
 from __future__ import annotations
@@ -16,13 +18,12 @@ def crop_square(
     size_in_image: float,
     out_size: int,
     pad_value: np.ndarray,
+    corner: str = "round",
 ) -> np.ndarray:
     """Return an (out_size, out_size, 3) uint8 crop of side round(size_in_image) centred on `center`."""
     sz = max(int(round(size_in_image)), 1)
     height, width = image.shape[:2]
-    c = (sz + 1) / 2.0
-    x_min = int(np.floor(center[0] - c + 0.5))
-    y_min = int(np.floor(center[1] - c + 0.5))
+    x_min, y_min = _top_left(center, sz, corner)
     x_max = x_min + sz  # exclusive
     y_max = y_min + sz
     left = max(0, -x_min)
@@ -43,8 +44,9 @@ def crop_square(
     return np.ascontiguousarray(patch)
 
 
-def crop_region_xywh(center: np.ndarray, size_in_image: float) -> np.ndarray:
-    """The image region (x, y, w, h) that `crop_square` reads, for placing response maps."""
-    sz = max(int(round(size_in_image)), 1)
+def _top_left(center: np.ndarray, sz: int, corner: str) -> tuple[int, int]:
+    if corner == "truncate":
+        return int(center[0]) - (sz + 1) // 2, int(center[1]) - (sz + 1) // 2
     c = (sz + 1) / 2.0
-    return np.array([np.floor(center[0] - c + 0.5), np.floor(center[1] - c + 0.5), sz, sz], dtype=np.float64)
+    return int(np.floor(center[0] - c + 0.5)), int(np.floor(center[1] - c + 0.5))
+

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from typing import Any
 
+import numpy as np
 from torch import nn
 
 from siam_tracker_ros import weights as weights_lib
 from siam_tracker_ros.errors import ConfigError, WeightsError
+from siam_tracker_ros.libs.cropping import crop_square
+from siam_tracker_ros.trackers.base import TrackResult
 from siam_tracker_ros.trackers.registry import resolve_device
 from siam_tracker_ros.trackers.siamese import SiameseConfig, SiameseTracker
 
@@ -50,15 +55,43 @@ def build(config: dict[str, Any], device: str | None = None, fp16: bool = False,
 
 
 class OpenCVReplicaTracker(SiameseTracker):
-    """Our NanoTrack with the three choices OpenCV's `cv2.TrackerNano` makes differently from the
-    NanoTrack release (modules/video/src/tracking/tracker_nano.cpp): RGB crops into the BGR-trained
-    network (`swapRB = true`), its own window/penalty/lr constants (in nano_opencv.yaml), and the scale
-    change measured against `sizeCal(targetPos)`, the target's image position instead of its size.
-    It exists to show that our core reproduces the reference when given the same choices; `nano` keeps
-    the release's."""
+    """NanoTrack doing exactly what OpenCV's `cv2.TrackerNano` does (modules/video/src/tracking/
+    tracker_nano.cpp), so that our network on the same weights gives OpenCV's boxes frame for frame
+    (the `nano` tracker). OpenCV's choices that differ from the NanoTrack release: RGB crops into the
+    BGR-trained network (`swapRB = true`), its own window/penalty/lr constants and the square root of
+    the Hann window (all in nano.yaml), and, here, its integer arithmetic: the box taken and reported as
+    an integer Rect (truncated), the context from `(int)(w + h)`, crops of `int(side)` px at
+    `int(centre) - (side + 1) / 2` padded with the current frame's mean, a search region
+    `instanceSize / exemplarSize` = 2 (integer division) times the context (the long-term mode's
+    enlarged search, which OpenCV does not have, keeps the exact ratio), and the scale change
+    measured against `sizeCal(targetPos)`, the target's image position instead of its size."""
+
+    def _init(self, image: np.ndarray, box: np.ndarray) -> None:
+        super()._init(image, np.round(box))
+
+    def crop(self, image: np.ndarray, center: np.ndarray, side: float, out_size: int) -> np.ndarray:
+        return crop_square(image, center, int(side), out_size, image.mean(axis=(0, 1)), corner="truncate")
+
+    def context_side(self) -> float:
+        w, h = (float(v) for v in self.size)
+        pad = self.config.context_amount * int(w + h)
+        return math.sqrt((w + pad) * (h + pad))
+
+    def search_size(self, instance_size: int | None = None) -> tuple[float, float]:
+        cfg = self.config
+        side, scale = super().search_size(instance_size)
+        if instance_size in (None, cfg.instance_size):  # OpenCV's own search; the enlarged one is exact
+            side = self.context_side() * (cfg.instance_size // cfg.exemplar_size)
+        return side, scale
 
     def scale_reference(self, out) -> tuple[float, float]:
         return float(self.center[0]), float(self.center[1])
+
+    def _result(self, confidence: float, state, response: np.ndarray, region) -> TrackResult:
+        result = super()._result(confidence, state, response, region)
+        (cx, cy), (w, h) = self.center, self.size
+        box = np.array([int(cx - w / 2), int(cy - h / 2), int(w), int(h)], dtype=np.float64)
+        return dataclasses.replace(result, box=box)
 
 
 def build_opencv_replica(config: dict[str, Any], device: str | None = None, fp16: bool = False,

@@ -24,7 +24,7 @@ CPU_BACKENDS = ("auto", "onnxruntime", "torchscript", "eager")
 # config `type` -> "module:function" building a Tracker from (config, device, fp16, weights)
 _BUILDERS = {
     "nanotrack": "siam_tracker_ros.trackers.nanotrack:build",
-    "nanotrack_opencv_replica": "siam_tracker_ros.trackers.nanotrack:build_opencv_replica",
+    "nanotrack_opencv": "siam_tracker_ros.trackers.nanotrack:build_opencv_replica",
     "drol": "siam_tracker_ros.trackers.drol:build",
     "opencv_nano": "siam_tracker_ros.trackers.opencv_nano:build",
 }

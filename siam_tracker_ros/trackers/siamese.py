@@ -42,7 +42,7 @@ from siam_tracker_ros.libs.boxes import (
 from siam_tracker_ros.libs.cropping import crop_square
 from siam_tracker_ros.libs.motion import CameraMotion, ExpectedTarget
 from siam_tracker_ros.libs.penalties import scale_aspect_penalty, smooth_size
-from siam_tracker_ros.libs.windows import cosine_window
+from siam_tracker_ros.libs.windows import WINDOWS, cosine_window
 from siam_tracker_ros.trackers.base import Tracker, TrackResult, TrackState
 from siam_tracker_ros.trackers.state import StateMachine, StateThresholds
 
@@ -56,6 +56,7 @@ class SiameseConfig:
     context_amount: float = 0.5
     stride: int = 16
     window_influence: float = 0.49
+    window: str = "hann"                 # cosine window shape (libs/windows.py: hann, hann_sqrt)
     penalty_k: float = 0.15
     lr: float = 0.385
     min_size: float = 10.0               # smallest side of the tracked box, px
@@ -86,6 +87,8 @@ class SiameseConfig:
             raise ConfigError(f"lr must be in [0, 1], got {self.lr}")
         if self.penalty_k < 0:
             raise ConfigError(f"penalty_k must be >= 0, got {self.penalty_k}")
+        if self.window not in WINDOWS:
+            raise ConfigError(f"window must be one of {WINDOWS}, got {self.window!r}")
         if self.channel_order not in ("bgr", "rgb"):
             raise ConfigError(f"channel_order must be 'bgr' or 'rgb', got {self.channel_order!r}")
         if self.instance_size < self.exemplar_size:
@@ -174,8 +177,7 @@ class SiameseTracker(Tracker):
         cxcywh = xywh_to_cxcywh(box)
         self.center, self.size = cxcywh[:2], cxcywh[2:]
         self.pad_value = image.mean(axis=(0, 1))
-        s_z = round(self.context_side())
-        z = crop_square(image, self.center, s_z, cfg.exemplar_size, self.pad_value)
+        z = self.crop(image, self.center, self.context_side(), cfg.exemplar_size)
         self.template_feat = self.embed([z])
         self.state_machine.reset()
         self.lost_frames = 0
@@ -185,6 +187,11 @@ class SiameseTracker(Tracker):
         self.probation = 0
         if self.camera is not None:
             self.camera.reset(image)
+
+    def crop(self, image: np.ndarray, center: np.ndarray, side: float, out_size: int) -> np.ndarray:
+        """The network's input around `center`: a square of `side` image px, padded with the mean of
+        the first frame, resized to `out_size`."""
+        return crop_square(image, center, side, out_size, self.pad_value)
 
     def context_side(self) -> float:
         """Side of the exemplar's context square around the current target, image px."""
@@ -204,7 +211,7 @@ class SiameseTracker(Tracker):
         cfg = self.config
         instance_size = instance_size or cfg.instance_size
         s_x, scale = self.search_size(instance_size)
-        crops = [crop_square(image, c, round(s_x), instance_size, self.pad_value) for c in centers]
+        crops = [self.crop(image, c, s_x, instance_size) for c in centers]
         features = self.network.embed(self._to_tensor(crops))
         return self.score_features(features, self.template_feat, centers, scale, instance_size)
 
@@ -262,7 +269,7 @@ class SiameseTracker(Tracker):
             norm = (online - lo) / (hi - lo) if hi > lo else np.zeros_like(online)
             pscore = pscore * (1 - online_weight) + norm * online_weight
         wi = cfg.window_influence if window_influence is None else window_influence
-        pscore = pscore * (1 - wi) + cosine_window(score.shape[0]) * wi
+        pscore = pscore * (1 - wi) + cosine_window(score.shape[0], cfg.window) * wi
         best = int(np.argmax(pscore))
         r, c = divmod(best, score.shape[1])
         lr = float(penalty[r, c] * score[r, c] * cfg.lr)
@@ -373,7 +380,7 @@ class SiameseTracker(Tracker):
         for center, out in zip(centers, outs):
             self.center = center  # the crop's own centre (DROL's short-term template decodes from it)
             cand = self._best_in(out)
-            near_centre = float(cosine_window(out.score.shape[0]).flat[cand.index])
+            near_centre = float(cosine_window(out.score.shape[0], cfg.window).flat[cand.index])
             value = (1 - wi) * cand.confidence + wi * near_centre
             if value > pick_value:
                 pick, pick_center, pick_value = cand, center, value
