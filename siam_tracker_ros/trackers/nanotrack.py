@@ -6,6 +6,7 @@ import dataclasses
 import math
 from typing import Any
 
+import cv2
 import numpy as np
 from torch import nn
 
@@ -70,7 +71,8 @@ class OpenCVReplicaTracker(SiameseTracker):
         super()._init(image, np.round(box))
 
     def crop(self, image: np.ndarray, center: np.ndarray, side: float, out_size: int) -> np.ndarray:
-        return crop_square(image, center, int(side), out_size, image.mean(axis=(0, 1)), corner="truncate")
+        mean = np.array(cv2.mean(image)[:3])  # of every frame, as OpenCV; ~10x faster than numpy's
+        return crop_square(image, center, int(side), out_size, mean, corner="truncate")
 
     def context_side(self) -> float:
         w, h = (float(v) for v in self.size)
