@@ -171,6 +171,18 @@ def format_out_of_view(absences: dict) -> str:
         lines.append(f"{name:<14}{absent:>10}{100 * lost / max(absent, 1):>8.1f}{len(judged):>8}"
                      f"{100 * np.mean(judged) if judged else float('nan'):>10.1f}"
                      f"{100 * lost_visible / max(visible, 1):>15.1f}{delay:>14}")
+    lines += ["", "Events where the tracker was on the target as it left (mean IoU >= 0.3 over the 5 frames",
+              "before; the others follow a tracking failure)",
+              f"{'tracker':<14}{'events':>8}{'absent fr':>10}{'lost %':>8}{'re-acq %':>10}"]
+    for name, metrics in absences.items():
+        held = [e for m in metrics for e in m["events"] if e["on_target"]]
+        absent = sum(e["absent_frames"] for e in held)
+        lost = sum(e["lost_frames"] for e in held)
+        judged = [e["reacquired"] for e in held if e["reacquired"] is not None]
+        events = f"{len(held)}/{sum(len(m['events']) for m in metrics)}"
+        lines.append(f"{name:<14}{events:>8}"
+                     f"{absent:>10}{100 * lost / max(absent, 1):>8.1f}"
+                     f"{100 * np.mean(judged) if judged else float('nan'):>10.1f}")
     return "\n".join(lines)
 
 

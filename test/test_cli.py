@@ -168,6 +168,10 @@ def test_make_oov_then_eval_reports_absences(shared_dir, tmp_path, capsys):
     delay = row.split()[6]
     assert (delay == "-") == (float(reacquired_pct) == 0.0)
     assert delay == "-" or 0 <= int(delay) <= 10
+    # the breakdown by whether the tracker was on the target as it left: a subset of those events
+    start = next(i for i, line in enumerate(lines) if line.startswith("Events where"))
+    held, total = next(line for line in lines[start:] if line.startswith("nano")).split()[1].split("/")
+    assert int(total) == int(events) and 0 <= int(held) <= int(total)
 
 
 def test_rosbag_in_rosbag_out_through_the_node_pipeline(shared_dir, tmp_path, capsys):

@@ -134,13 +134,21 @@ def test_out_of_view_metrics(built):
     assert m["reacquisition_rate"] == 1.0
     assert [e["delay"] for e in m["events"]] == [0, 0]
     assert m["absent_frames"] == sum(e - s - 2 for s, e in oov.events)  # from the 3rd absent frame
+    assert all(e["on_target"] and e["lost_frames"] == e["absent_frames"] for e in m["events"])
+    assert sum(e["absent_frames"] for e in m["events"]) == m["absent_frames"]
+
+    # a tracker that was off the target before the first event: that event is not "on target"
+    off = pred.copy()
+    start = oov.events[0][0]
+    off[start - 5 : start, 0] += 1000.0
+    assert [e["on_target"] for e in out_of_view_metrics(off, states, oov)["events"]] == [False, True]
 
     # never says lost: nothing right while absent; slow to come back (found 4 frames after return)
     late = ["tracking"] * len(oov)
     for _, e in oov.events:
         late[e : e + 4] = ["lost"] * 4
     m = out_of_view_metrics(pred, late, oov)
-    assert m["lost_when_absent"] == 0.0
+    assert m["lost_when_absent"] == 0.0 and all(e["lost_frames"] == 0 for e in m["events"])
     assert [e["delay"] for e in m["events"]] == [4, 4]
     assert m["lost_when_visible"] == pytest.approx(8 / (len(oov) - 1 - oov.absent.sum()))
 

@@ -57,6 +57,7 @@ TRAIL_FRAMES = 20  # follow frames after each pan back (room for the re-acquisit
 OUT_COUNT_FROM = 2  # absent frames counted from the 3rd of each event: a tracker needs a frame or two
 REACQUIRE_WITHIN = 10  # frames, from the first visible frame after an event
 REACQUIRE_IOU = 0.3
+ON_TARGET_FRAMES = 5  # frames before an event over which the tracker must have been on the target
 EVENTS_FILE = "events.txt"
 CAMERA_FILE = "camera.txt"
 
@@ -490,6 +491,9 @@ def out_of_view_metrics(pred_boxes, states, seq: OutOfViewSequence) -> dict:
     truth (a LOST box is a held box, not a detection); delay is the frames from that first visible frame.
     reacquisition_rate: share of events re-acquired (events that end with the sequence are left out).
     lost_when_visible: share of frames with the target (partly) in view, frame 0 excluded, reported LOST.
+    Per event also: on_target, whether the tracker was on the target as it left (mean IoU >= 0.3 over
+    the 5 frames before the absence; an event after a tracking failure tests the failure, not the
+    absence handling), and its counted absent frames and how many of them were reported LOST.
     """
     pred = np.asarray(pred_boxes, dtype=np.float64).reshape(-1, 4)
     names = [_state_value(s) for s in states]
@@ -504,22 +508,22 @@ def out_of_view_metrics(pred_boxes, states, seq: OutOfViewSequence) -> dict:
     counted = np.zeros(n, dtype=bool)
     per_event = []
     for start, end in seq.events:
-        counted[min(start + OUT_COUNT_FROM, end) : end] = True
-        back = end
-        if back >= n:
-            per_event.append({"start": start, "end": end, "reacquired": None, "delay": None})
+        span = slice(min(start + OUT_COUNT_FROM, end), end)
+        counted[span] = True
+        lead = slice(max(0, start - ON_TARGET_FRAMES), start)
+        before = np.nan_to_num(iou_xywh(pred[lead], gt[lead]), nan=0.0)
+        on_target = bool(before.size) and float(before.mean()) >= REACQUIRE_IOU
+        event = {"start": start, "end": end, "on_target": on_target,
+                 "absent_frames": int(end - span.start), "lost_frames": int(lost[span].sum()),
+                 "reacquired": None, "delay": None}
+        per_event.append(event)
+        if end >= n:
             continue
-        window = np.arange(back, min(back + REACQUIRE_WITHIN, n))
+        window = np.arange(end, min(end + REACQUIRE_WITHIN, n))
         iou = np.nan_to_num(iou_xywh(pred[window], gt[window]), nan=0.0)
         good = np.flatnonzero((iou >= REACQUIRE_IOU) & ~lost[window])
-        per_event.append(
-            {
-                "start": start,
-                "end": end,
-                "reacquired": bool(good.size),
-                "delay": int(good[0]) if good.size else None,
-            }
-        )
+        event["reacquired"] = bool(good.size)
+        event["delay"] = int(good[0]) if good.size else None
     visible = ~np.asarray(seq.absent, dtype=bool)
     visible[:1] = False
     judged = [e["reacquired"] for e in per_event if e["reacquired"] is not None]
