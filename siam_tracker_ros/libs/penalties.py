@@ -25,7 +25,7 @@ def scale_aspect_penalty(
     """Penalty in (0, 1] per candidate; sizes are all in the same (crop) coordinates.
 
     `scale_reference` is the (w, h) the scale change is measured against, the previous size by default
-    (OpenCV's TrackerNano passes the target's image position there; only its replica uses this).
+    (OpenCV's TrackerNano passes the target's image position there, and so does our `nano`).
     """
     pred_w = np.maximum(pred_w, 1e-6)
     pred_h = np.maximum(pred_h, 1e-6)
