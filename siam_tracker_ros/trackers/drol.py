@@ -439,8 +439,7 @@ class DROLTracker(SiameseTracker):
         peak = float(score.max())
         if (peak >= self.drol.template_threshold and flag != HARD_NEGATIVE
                 and (self._template_candidate is None or peak > self._template_candidate[0])):
-            s_z = round(self.context_side())
-            crop = crop_square(image, self.center, s_z, cfg.exemplar_size, self.pad_value)
+            crop = self.crop(image, self.center, self.context_side(), cfg.exemplar_size)
             self._template_candidate = (peak, crop)
         if self._frame % self.drol.template_interval == 0 and self._template_candidate is not None:
             self.short_template = self.embed([self._template_candidate[1]])
