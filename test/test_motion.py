@@ -37,7 +37,7 @@ def test_camera_motion_reports_zero_without_texture():
     flat = np.full((240, 320, 3), 90, np.uint8)
     motion.reset(flat)
     assert np.array_equal(motion.update(flat), np.zeros(2))
-    assert motion.response < motion.min_response
+    assert motion.similarity < motion.min_similarity
 
 
 def test_visible_fraction_and_expected_target():
@@ -111,7 +111,7 @@ def test_search_stays_on_a_target_the_camera_follows(weights, shared_dir):
     centre = truth[:2] + truth[2:] / 2
     for k, image in enumerate(windows[1:]):
         result = tracker.track(image)
-        assert tracker.camera.response > tracker.camera.min_response  # the scene's pan was measured
+        assert tracker.camera.similarity > tracker.camera.min_similarity  # the scene's pan was measured
         assert iou_xywh(result.box[None], truth[None])[0] > 0.6
         if k == 0:  # no velocity learnt yet: the crop at the target's place, not 16 px along the pan
             region = result.search_region

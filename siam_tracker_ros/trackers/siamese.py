@@ -40,6 +40,7 @@ from siam_tracker_ros.libs.boxes import (
     xywh_to_cxcywh,
 )
 from siam_tracker_ros.libs.cropping import crop_square
+from siam_tracker_ros.libs.distractors import DistractorMemory, local_peaks
 from siam_tracker_ros.libs.motion import CameraMotion, ExpectedTarget
 from siam_tracker_ros.libs.penalties import scale_aspect_penalty, smooth_size
 from siam_tracker_ros.libs.windows import WINDOWS, cosine_window
@@ -77,6 +78,10 @@ class SiameseConfig:
     search_follows_camera: bool = True   # also search where camera and velocity put the target
     camera_hypothesis_min: float = 0.25  # motion (target sizes) above which both crops are searched
     out_of_view_visible: float = 0.0     # out of view: expected box's share inside the frame <= this
+    # long-term mode: look-alikes seen beside the target are not re-detected (libs/distractors.py)
+    distractor_memory: bool = False
+    distractor_radius: float = 1.0       # target sizes: association and blocking distance
+    distractor_max_unseen: int = 30      # frames a look-alike is remembered without being seen
 
     def __post_init__(self) -> None:
         if isinstance(self.state, dict):
@@ -103,6 +108,8 @@ class SiameseConfig:
             raise ConfigError("motion_width must be >= 16 and velocity_smoothing in [0, 1]")
         if not 0.0 <= self.out_of_view_visible < 1.0:
             raise ConfigError(f"out_of_view_visible must be in [0, 1), got {self.out_of_view_visible}")
+        if self.distractor_radius <= 0 or self.distractor_max_unseen < 0:
+            raise ConfigError("distractor_radius must be > 0 and distractor_max_unseen >= 0")
 
 
 @dataclass
@@ -134,6 +141,7 @@ class Candidate:
     online: float | None
     logit: float
     confidence: float
+    blocked: bool = False  # the cell is a remembered look-alike's place (see libs/distractors.py)
 
 
 class SiameseTracker(Tracker):
@@ -159,6 +167,8 @@ class SiameseTracker(Tracker):
         self.velocity = np.zeros(2)  # target's own motion, px/frame, camera motion removed
         self.probation = 0  # frames a re-detection has left to prove itself
         self._before_redetection: tuple | None = None  # what a failed re-detection restores
+        self.distractors = DistractorMemory(config.distractor_radius, config.distractor_max_unseen)
+        self.frame_index = 0
 
     # -- network plumbing -------------------------------------------------------------------------
     def _to_tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
@@ -185,6 +195,8 @@ class SiameseTracker(Tracker):
         self.expected.observe(cxcywh)
         self.velocity = np.zeros(2)
         self.probation = 0
+        self.distractors.reset()
+        self.frame_index = 0
         if self.camera is not None:
             self.camera.reset(image)
 
@@ -317,6 +329,7 @@ class SiameseTracker(Tracker):
         )
 
     def _track(self, image: np.ndarray) -> TrackResult:
+        self.frame_index += 1
         motion = self._follow_camera(image)
         if self.config.long_term and self.state_machine.state is TrackState.LOST:
             return self._track_lost(image)
@@ -327,6 +340,7 @@ class SiameseTracker(Tracker):
             self.probation -= 1
             undone = not self.holds_after_redetection(pick)
         if undone:
+            self.distractors.observe([box[:2]], self.target_extent(), self.frame_index, add=True)
             self._undo_redetection()
             confidence = min(confidence, self.config.state.lost_below)
             state = TrackState.LOST
@@ -341,19 +355,58 @@ class SiameseTracker(Tracker):
             self.update_target(image, box, pick.lr)
             if state is TrackState.TRACKING:
                 self._observe(np.concatenate([box[:2], self.size]))
+        if self.config.long_term and self.config.distractor_memory:
+            self._remember_look_alikes(pick, state)
         self.after_frame(image, pick.out, pick.index, state)
         return self._result(confidence, state, pick.out.score, pick.out.region)
 
-    def _best_in(self, out: SearchOutput, window_influence: float | None = None) -> Candidate:
-        """Select the best cell of one crop and score it (online map, Siamese, logit, confidence)."""
+    def _best_in(self, out: SearchOutput, window_influence: float | None = None,
+                 blocked: np.ndarray | None = None) -> Candidate:
+        """Select the best cell of one crop and score it (online map, Siamese, logit, confidence).
+        Cells in `blocked` (remembered look-alikes) are not selected; if nothing else is left the
+        pick is marked blocked and has confidence 0."""
         online = self.online_scores(out)
-        index, box, lr = self.select(out, online=online, online_weight=self.online_weight,
+        score = None
+        if blocked is not None and blocked.any():
+            score = np.where(blocked, 0.0, out.score)
+            if online is not None:
+                online = np.where(blocked, float(online.min()), online)
+        index, box, lr = self.select(out, score=score, online=online, online_weight=self.online_weight,
                                      window_influence=window_influence)
         siamese = float(out.score.flat[index])
         onl = None if online is None else float(online.flat[index])
         logit = float(out.logit.flat[index])
         confidence = self.confidence(siamese, onl, logit)
-        return Candidate(out, index, box, lr, siamese, onl, logit, confidence)
+        is_blocked = blocked is not None and bool(blocked.flat[index])
+        return Candidate(out, index, box, lr, siamese, onl, logit, 0.0 if is_blocked else confidence,
+                         is_blocked)
+
+    # -- look-alikes (long-term mode) ---------------------------------------------------------------
+    def target_extent(self) -> float:
+        """The target's size as one length (geometric mean of width and height), image px."""
+        return float(np.sqrt(self.size[0] * self.size[1]))
+
+    def _look_alike_positions(self, out: SearchOutput) -> list[np.ndarray]:
+        """Centres of the Siamese map's peaks that pass `redetect_min_score`. The online score is not
+        asked: a look-alike the classifier suppresses beside the target can score high on it once
+        the target is gone."""
+        rows, cols = out.score.shape
+        return [out.boxes[:2, i // cols, i % cols].copy()
+                for i in local_peaks(out.score, self.config.redetect_min_score)]
+
+    def _remember_look_alikes(self, pick: Candidate, state: TrackState) -> None:
+        """After a normal frame: follow the remembered look-alikes to this frame's peaks (not the
+        target's own); while the target is confidently here (TRACKING, no probation), peaks more than
+        `distractor_radius` target sizes away become new look-alikes."""
+        extent = self.target_extent()
+        peaks = self._look_alike_positions(pick.out)
+        if state is not TrackState.LOST:
+            peaks = [p for p in peaks if np.hypot(*(p - self.center)) > 0.5 * extent]
+        confident = state is TrackState.TRACKING and self.probation == 0
+        self.distractors.observe(peaks, extent, self.frame_index, add=False)
+        if confident:
+            far = [p for p in peaks if np.hypot(*(p - self.center)) > self.config.distractor_radius * extent]
+            self.distractors.observe(far, extent, self.frame_index, add=True)
 
     def _adopt(self, pick: Candidate) -> None:
         """The picked candidate's scores become the ones the confidence and the node report."""
@@ -403,7 +456,9 @@ class SiameseTracker(Tracker):
         """Move the expected box with the camera and the target's own velocity; return that motion."""
         if self.camera is None:
             return np.zeros(2)
-        motion = self.camera.update(image) + self.velocity
+        shift = self.camera.update(image)
+        self.distractors.follow(shift)
+        motion = shift + self.velocity
         self.expected.follow(motion)
         return motion
 
@@ -436,6 +491,15 @@ class SiameseTracker(Tracker):
         self._tile_cursor = start + self.config.max_tiles
         return [tiles[(start + k) % len(tiles)] for k in range(self.config.max_tiles)]
 
+    def _redetect_in(self, out: SearchOutput, window_influence: float) -> Candidate:
+        """Best re-detection candidate of one lost-mode crop; with the distractor memory, the
+        remembered look-alikes are first followed to this crop's peaks and then kept out."""
+        if not self.config.distractor_memory or not self.distractors.entries:
+            return self._best_in(out, window_influence)
+        extent = self.target_extent()
+        self.distractors.observe(self._look_alike_positions(out), extent, self.frame_index, add=False)
+        return self._best_in(out, window_influence, self.distractors.blocked(out.boxes[:2], extent))
+
     def _track_lost(self, image: np.ndarray) -> TrackResult:
         """One lost-mode frame: enlarged (or full-frame) search; the box stays held unless re-found."""
         cfg = self.config
@@ -448,10 +512,10 @@ class SiameseTracker(Tracker):
         centers = self.tile_centers(image.shape) if full else [near]
         outs = self.search(image, centers, cfg.lost_instance_size)
         window = 0.0 if full else cfg.lost_window_influence
-        pick = max((self._best_in(out, window) for out in outs), key=lambda cand: cand.confidence)
+        pick = max((self._redetect_in(out, window) for out in outs), key=lambda cand: cand.confidence)
         self._adopt(pick)
         conf, box, out = pick.confidence, pick.box, pick.out
-        accepted = self.accept_candidate(pick.siamese, pick.online)
+        accepted = self.accept_candidate(pick.siamese, pick.online) and not pick.blocked
         if not accepted:  # a rejected candidate is no evidence of the target: report it as absent
             conf = min(conf, self.config.state.lost_below)
         state = self.state_machine.update(conf, can_recover=accepted)
