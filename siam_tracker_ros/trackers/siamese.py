@@ -340,7 +340,6 @@ class SiameseTracker(Tracker):
             self.probation -= 1
             undone = not self.holds_after_redetection(pick)
         if undone:
-            self.distractors.observe([box[:2]], self.target_extent(), self.frame_index, add=True)
             self._undo_redetection()
             confidence = min(confidence, self.config.state.lost_below)
             state = TrackState.LOST
