@@ -12,7 +12,9 @@ held position with almost no cosine window, and after `full_frame_after` lost fr
 tiled with such crops, batched in one forward pass. A candidate ends LOST only if its confidence passes
 the state machine's `found_above` and `accept_candidate` agrees (DROL adds its classifier check there).
 For `probation_frames` after that, every frame must pass `holds_after_redetection`, or the
-re-detection is taken back (LOST again, the box held before it restored).
+re-detection is taken back (LOST again, the box held before it restored). With `distractor_memory`,
+look-alikes seen beside the confidently tracked target are remembered and may not be re-detected
+(libs/distractors.py).
 
 With `motion_compensation: true` the long-term mode also follows the camera (libs/motion.py): the last
 confident box moves with the measured image shift plus the target's own velocity. When that expected
@@ -80,7 +82,7 @@ class SiameseConfig:
     out_of_view_visible: float = 0.0     # out of view: expected box's share inside the frame <= this
     # long-term mode: look-alikes seen beside the target are not re-detected (libs/distractors.py)
     distractor_memory: bool = False
-    distractor_radius: float = 1.0       # target sizes: association and blocking distance
+    distractor_radius: float = 1.0       # target sizes: blocking distance (association: half)
     distractor_max_unseen: int = 30      # frames a look-alike is remembered without being seen
 
     def __post_init__(self) -> None:
@@ -389,7 +391,7 @@ class SiameseTracker(Tracker):
         """Centres of the Siamese map's peaks that pass `redetect_min_score`. The online score is not
         asked: a look-alike the classifier suppresses beside the target can score high on it once
         the target is gone."""
-        rows, cols = out.score.shape
+        cols = out.score.shape[1]
         return [out.boxes[:2, i // cols, i % cols].copy()
                 for i in local_peaks(out.score, self.config.redetect_min_score)]
 
