@@ -81,8 +81,7 @@ class CameraMotion:
         self.update(image)
 
     def _hypotheses(self, previous: np.ndarray, current: np.ndarray) -> list[np.ndarray]:
-        shifts = [np.zeros(2)]
-        shifts.append(phase_correlate(previous, current, self._window))
+        shifts = [np.zeros(2), phase_correlate(previous, current, self._window)]
         if np.hypot(*self._last) > 0.5:
             aligned = shift_image(previous, self._last)
             shifts += [self._last.copy(), self._last + phase_correlate(aligned, current, self._window)]
@@ -91,14 +90,12 @@ class CameraMotion:
     def update(self, image: np.ndarray) -> np.ndarray:
         """Shift of `image` relative to the previous one (image content moved by +dx, +dy)."""
         current = self._small(image)
+        self._last, self.similarity = np.zeros(2), 0.0
         if self._previous is None or self._previous.shape != current.shape:
             self._previous = current
             self._window = cv2.createHanningWindow(current.shape[::-1], cv2.CV_32F)
-            self._last = np.zeros(2)
-            self.similarity = 0.0
             return np.zeros(2)
         previous, self._previous = self._previous, current
-        self._last, self.similarity = np.zeros(2), 0.0
         if float(current.std()) < 1.0 or float(previous.std()) < 1.0:  # no texture: no evidence
             return np.zeros(2)
         scored = [(overlap_similarity(previous, current, s), s) for s in self._hypotheses(previous, current)]
