@@ -7,6 +7,8 @@ import torch
 
 from siam_tracker_ros.errors import ConfigError
 from siam_tracker_ros.evaluation.datasets import load_sequence
+from siam_tracker_ros.evaluation.runner import run_tracker
+from siam_tracker_ros.libs.boxes import iou_xywh
 from siam_tracker_ros.libs.cropping import crop_square
 from siam_tracker_ros.libs.penalties import scale_aspect_penalty
 from siam_tracker_ros.libs.windows import cosine_window
@@ -92,3 +94,20 @@ def test_nano_gives_the_boxes_of_opencv_tracker_nano(weights, shared_dir, sequen
         boxes[name] = np.array([tracker.track(frame).box for frame in frames[1:]])
     assert np.abs(boxes["nano"] - boxes["cv2_nano"]).max() <= 1.0
     assert np.abs(boxes["nano_release"] - boxes["cv2_nano"]).max() > 2.0
+
+
+def test_a_small_target_keeps_a_box_of_its_own_size(weights, shared_dir):
+    """UAV123 wakeboard10 starts at 5x4.5 px: drol_nano (min_size 2) follows it with a box of its size;
+    pysot's 10 px floor inflates the box and the search around it, and IoU collapses."""
+    seq = load_sequence(shared_dir / "data" / "sequences" / "uav123_wakeboard10")
+    frames, gt = [seq.frame(k) for k in range(30)], seq.groundtruth[:30]
+    ious = {}
+    for min_size in (None, 10):
+        overrides = None if min_size is None else {"min_size": min_size}
+        result = run_tracker(build_tracker("drol_nano", device="cpu", overrides=overrides), frames, gt[0])
+        boxes = result.boxes_array()
+        ious[min_size] = iou_xywh(boxes, gt)
+        if min_size is None:
+            assert boxes[:, 2:].max() < 10
+    assert ious[None].min() >= 0.3 and ious[None].mean() >= 0.5
+    assert ious[10].mean() < ious[None].mean() - 0.2
