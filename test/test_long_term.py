@@ -94,3 +94,25 @@ def test_a_redetection_that_does_not_hold_is_undone(weights, shared_dir, probati
         assert np.allclose(after.box, held) and tracker.probation == 0
     else:  # nothing takes the jump back: the box stays far from the one held before it
         assert np.hypot(*(after.box[:2] - held[:2])) > 30
+
+
+@pytest.mark.parametrize("min_evidence", [0.0, 10.0])
+def test_a_redetection_needs_the_evidence_it_is_configured_to_need(weights, shared_dir, min_evidence):
+    """The target shown again after a blank frame is re-detected with the default evidence (online +
+    Siamese logit / 10, here about 2.9); asking for more than that keeps the tracker LOST with its box
+    held."""
+    seq = load_sequence(shared_dir / "data" / "sequences" / "vot_bag")
+    frame, box = seq.frame(0), seq.groundtruth[0]
+    blank = np.full_like(frame, 127)
+    overrides = {"redetect_min_evidence": min_evidence, "full_frame_after": 0, "motion_compensation": False}
+    tracker = build_tracker("drol_nano", device="cpu", overrides=overrides)
+    tracker.init(frame, box)
+    assert tracker.track(blank).state is TrackState.LOST
+    held = tracker.track(blank).box
+    again = tracker.track(frame)
+    if min_evidence == 0.0:
+        assert again.state is not TrackState.LOST
+        assert np.allclose(again.box[:2] + again.box[2:] / 2, box[:2] + box[2:] / 2, atol=10)
+        assert tracker.last_scores[1] + tracker.last_logit / 10 > 1.0  # the evidence it had
+    else:
+        assert again.state is TrackState.LOST and np.array_equal(again.box, held)

@@ -309,6 +309,7 @@ class DROLConfig:
     conf_siamese: float = 6.0
     conf_online: float = 6.0
     redetect_min_online: float = 0.5
+    redetect_min_evidence: float = 0.0  # online + Siamese logit / 10 a re-detection needs
     probation_min_online: float = 0.0  # classifier score every probation frame needs
     online: OnlineConfig = field(default_factory=OnlineConfig)
 
@@ -386,16 +387,22 @@ class DROLTracker(SiameseTracker):
             if logit is None:
                 p = float(np.clip(siamese, 1e-6, 1 - 1e-6))
                 logit = math.log(p / (1 - p))
-            x = float(np.clip(logit, -5.0, 15.0)) / 10.0
+            x = _scaled_logit(logit)
         else:
             x = float(siamese)
         onl = 0.0 if online is None else float(np.clip(online, 0.0, 1.5))
         z = d.conf_bias + d.conf_siamese * x + d.conf_online * onl
         return float(1.0 / (1.0 + math.exp(-z)))
 
-    def accept_candidate(self, siamese: float, online: float | None) -> bool:
-        ok = super().accept_candidate(siamese, online)
-        return ok and (online is None or online >= self.drol.redetect_min_online)
+    def accept_candidate(self, pick) -> bool:
+        """Besides the base's Siamese check: the classifier's score, and the evidence of both
+        (online + Siamese logit / 10), where the Siamese probability has saturated near 1."""
+        if not super().accept_candidate(pick):
+            return False
+        if pick.online is None:
+            return True
+        evidence = pick.online + _scaled_logit(pick.logit)
+        return pick.online >= self.drol.redetect_min_online and evidence >= self.drol.redetect_min_evidence
 
     def holds_after_redetection(self, pick) -> bool:
         ok = super().holds_after_redetection(pick)
@@ -444,6 +451,12 @@ class DROLTracker(SiameseTracker):
         if self._frame % self.drol.template_interval == 0 and self._template_candidate is not None:
             self.short_template = self.embed([self._template_candidate[1]])
             self._template_candidate = None
+
+
+def _scaled_logit(logit: float) -> float:
+    """The Siamese target-minus-background logit / 10, clipped to [-0.5, 1.5]: a Siamese score on the
+    online classifier's scale that, unlike the probability, does not saturate on strong background."""
+    return float(np.clip(logit, -5.0, 15.0)) / 10.0
 
 
 def _dropout(x: Tensor, p: float, gen: torch.Generator) -> Tensor:

@@ -310,9 +310,9 @@ class SiameseTracker(Tracker):
         """Confidence in [0, 1] of a chosen cell: the base uses its Siamese probability."""
         return float(np.clip(siamese, 0.0, 1.0))
 
-    def accept_candidate(self, siamese: float, online: float | None) -> bool:
+    def accept_candidate(self, pick: Candidate) -> bool:
         """Whether a re-detection candidate may end LOST (besides the confidence threshold)."""
-        return siamese >= self.config.redetect_min_score
+        return pick.siamese >= self.config.redetect_min_score
 
     def holds_after_redetection(self, pick: Candidate) -> bool:
         """Whether a frame in a re-detection's probation still looks like the target."""
@@ -516,7 +516,7 @@ class SiameseTracker(Tracker):
         pick = max((self._redetect_in(out, window) for out in outs), key=lambda cand: cand.confidence)
         self._adopt(pick)
         conf, box, out = pick.confidence, pick.box, pick.out
-        accepted = self.accept_candidate(pick.siamese, pick.online) and not pick.blocked
+        accepted = self.accept_candidate(pick) and not pick.blocked
         if not accepted:  # a rejected candidate is no evidence of the target: report it as absent
             conf = min(conf, self.config.state.lost_below)
         state = self.state_machine.update(conf, can_recover=accepted)
