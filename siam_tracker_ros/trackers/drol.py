@@ -333,7 +333,6 @@ class DROLTracker(SiameseTracker):
         self.classifier: OnlineClassifier | None = None
         self.short_template: Tensor | None = None
         self._template_candidate: tuple[float, np.ndarray] | None = None
-        self._frame = 0
         self._last_extracted: Tensor | None = None
         self._last_online: np.ndarray | None = None
 
@@ -364,7 +363,6 @@ class DROLTracker(SiameseTracker):
         self.classifier.initialize(features, labels)
         self.short_template = None
         self._template_candidate = None
-        self._frame = 0
 
     # -- hooks -----------------------------------------------------------------------------------------
     def online_scores(self, out: SearchOutput) -> np.ndarray:
@@ -408,10 +406,6 @@ class DROLTracker(SiameseTracker):
         ok = super().holds_after_redetection(pick)
         return ok and (pick.online is None or pick.online >= self.drol.probation_min_online)
 
-    def _track(self, image: np.ndarray):
-        self._frame += 1
-        return super()._track(image)
-
     def select(self, out, score=None, online=None, online_weight=0.0, window_influence=None):
         """Base selection, then DROL's Eq. (7): the z_s box wins when it agrees and scores higher."""
         best, box, lr = super().select(out, score, online, online_weight, window_influence)
@@ -448,7 +442,7 @@ class DROLTracker(SiameseTracker):
                 and (self._template_candidate is None or peak > self._template_candidate[0])):
             crop = self.crop(image, self.center, self.context_side(), cfg.exemplar_size)
             self._template_candidate = (peak, crop)
-        if self._frame % self.drol.template_interval == 0 and self._template_candidate is not None:
+        if self.frame_index % self.drol.template_interval == 0 and self._template_candidate is not None:
             self.short_template = self.embed([self._template_candidate[1]])
             self._template_candidate = None
 
