@@ -191,14 +191,22 @@ def cmd_make_oov(args: argparse.Namespace) -> int:
     from siam_tracker_ros.evaluation.out_of_view import read_events, write_out_of_view_set
 
     dataset = Path(args.dataset) if args.dataset else default_dataset_dir()
-    folders = write_out_of_view_set(args.dest, seed=args.seed, dataset_dir=dataset,
+    skipped = []
+
+    def skip(name: str, reason: str) -> None:
+        skipped.append(name)
+        print(f"skipped {reason}", file=sys.stderr)
+
+    folders = write_out_of_view_set(args.dest, seed=args.seed, dataset_dir=dataset, on_skip=skip,
                                     min_absent=args.min_absent, max_absent=args.max_absent)
     for folder in folders:
         events = read_events(folder / "events.txt")
         spans = ", ".join(f"{a}-{b - 1}" for a, b in events)
         print(f"{folder.name:<28}{len(list((folder / 'img').iterdir())):>6} frames, out of view: {spans}")
     print(f"{len(folders)} sequences in {args.dest}; evaluate with: siam-track eval --dataset {args.dest}")
-    return 0
+    if skipped:
+        print(f"{len(skipped)} skipped (see above): {', '.join(skipped)}", file=sys.stderr)
+    return 0 if folders else 1
 
 
 # -- bench -------------------------------------------------------------------------------------------

@@ -149,6 +149,23 @@ def test_command_line_entry_point_prints_no_traceback(tmp_path):
     assert "Traceback" not in proc.stderr and "none" in proc.stderr
 
 
+def test_make_oov_skips_a_sequence_it_cannot_pan_away_from_and_says_which(shared_dir, tmp_path, capsys):
+    data = tmp_path / "data"
+    _short_sequence(shared_dir, data, "uav123_person12_1", 90)
+    big = _short_sequence(shared_dir, data, "vot_bag", 90)
+    height, width = cv2.imread(str(next((big / "img").glob("*.jpg")))).shape[:2]
+    whole = f"1,1,{width - 2},{height - 2}\n"  # a target filling the frame: no crop window can lose it
+    (big / "groundtruth_rect.txt").write_text(whole * 90)
+    assert main(["make-oov", str(tmp_path / "oov"), "--dataset", str(data), "--seed", "3"]) == 0
+    captured = capsys.readouterr()
+    assert sorted(p.name for p in (tmp_path / "oov").iterdir()) == ["uav123_person12_1_oov"]
+    assert "vot_bag" in captured.err and "too large" in captured.err
+    assert "1 sequences in" in captured.out
+    # nothing that can be built: a failure exit, not an empty set reported as done
+    shutil.rmtree(data / "uav123_person12_1")
+    assert main(["make-oov", str(tmp_path / "oov2"), "--dataset", str(data), "--seed", "3"]) == 1
+
+
 def test_make_oov_then_eval_reports_absences(shared_dir, tmp_path, capsys):
     data = tmp_path / "data"
     _short_sequence(shared_dir, data, "uav123_person12_1", 90)

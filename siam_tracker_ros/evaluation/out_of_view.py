@@ -383,7 +383,7 @@ def build_out_of_view_set(dataset_dir, seed: int, **kwargs) -> list[OutOfViewSeq
 
 
 def write_out_of_view_set(
-    dest_dir, seed: int, dataset_dir=None, **kwargs
+    dest_dir, seed: int, dataset_dir=None, on_skip: Callable[[str, str], None] | None = None, **kwargs
 ) -> list[Path]:
     """Write the set as OTB-style folders `<dest>/<name>_oov/` that the ordinary evaluation reads.
 
@@ -392,13 +392,20 @@ def write_out_of_view_set(
     Each holds img/000001.png ..., groundtruth_rect.txt (nan rows while the target is out of view),
     events.txt (one `start,end` line per absence: 0-based frame indices, end exclusive) and camera.txt
     (one `source_frame,x,y,w,h` line per frame: the 0-based real frame and the crop window on it).
-    One sequence is in memory at a time.
+    One sequence is in memory at a time. A sequence the camera cannot pan away from (its target too
+    large for the crop window) raises, or with `on_skip(name, reason)` is reported there and left out.
     """
     root = default_dataset_dir() if dataset_dir is None else dataset_dir
     dest = Path(dest_dir)
     written = []
     for seq in find_sequences(root):
-        oov = build_out_of_view(seq, seed, **kwargs)
+        try:
+            oov = build_out_of_view(seq, seed, **kwargs)
+        except SourceError as err:
+            if on_skip is None:
+                raise
+            on_skip(seq.name, str(err))
+            continue
         folder = dest / oov.name
         img = folder / "img"
         img.mkdir(parents=True, exist_ok=True)
