@@ -57,6 +57,22 @@ def test_crop_corner_truncates_like_opencv():
     np.testing.assert_array_equal(crop_square(image, center, 5, 5, pad, corner="truncate"), image[7:12, 7:12])
 
 
+def test_a_crop_beside_or_beyond_the_image_is_the_image_part_it_covers_and_padding(bag_frame):
+    image, _ = bag_frame
+    height, width = image.shape[:2]
+    pad = np.array([1.0, 2.0, 3.0])
+    # wholly left of and above the image (ends negative: they must not wrap to the far side)
+    far = crop_square(image, np.array([-300.0, -200.0]), 171, 171, pad)
+    assert (far == np.array([1, 2, 3], dtype=np.uint8)).all()
+    # straddling the top-left corner: the covered quarter is the image's corner, the rest padding
+    corner = crop_square(image, np.array([0.0, 0.0]), 40, 40, pad)
+    np.testing.assert_array_equal(corner[20:, 20:], image[:20, :20])
+    assert (corner[:20] == np.array([1, 2, 3], dtype=np.uint8)).all()
+    # wholly right of and below it
+    beyond = crop_square(image, np.array([width + 500.0, height + 500.0]), 99, 99, pad)
+    assert (beyond == np.array([1, 2, 3], dtype=np.uint8)).all()
+
+
 def test_rgb_channel_order_feeds_the_network_reversed_channels(weights, bag_frame):
     image, box = bag_frame
     nano = build_tracker("nano", device="cpu", cpu_backend="eager")

@@ -32,7 +32,9 @@ def crop_square(
     bottom = max(0, y_max - height)
     if left or top or right or bottom:
         # Pad only the part that is needed; a crop far outside the image is all padding.
-        inner = image[max(y_min, 0) : min(y_max, height), max(x_min, 0) : min(x_max, width)]
+        # Every bound clamped into the image: a negative end would index from the far side.
+        inner = image[min(max(y_min, 0), height) : min(max(y_max, 0), height),
+                      min(max(x_min, 0), width) : min(max(x_max, 0), width)]
         patch = np.empty((sz, sz, image.shape[2]), dtype=image.dtype)
         patch[...] = np.asarray(pad_value, dtype=np.float64).round().astype(image.dtype)
         if inner.size:
