@@ -152,6 +152,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _event_totals(events: list[dict]) -> tuple[int, float, int, float]:
+    """(counted absent frames, lost % of them, events judged for re-acquisition, re-acquired %)."""
+    absent = sum(e["absent_frames"] for e in events)
+    lost = sum(e["lost_frames"] for e in events)
+    judged = [e["reacquired"] for e in events if e["reacquired"] is not None]
+    return absent, 100 * lost / max(absent, 1), len(judged), 100 * np.mean(judged) if judged else float("nan")
+
+
 def format_out_of_view(absences: dict) -> str:
     """Totals over a tracker's out-of-view sequences: frames weighted for lost%, events counted."""
     lines = [
@@ -160,29 +168,24 @@ def format_out_of_view(absences: dict) -> str:
         f"{'median delay':>14}",
     ]
     for name, metrics in absences.items():
-        absent = sum(m["absent_frames"] for m in metrics)
-        lost = sum(m["lost_when_absent"] * m["absent_frames"] for m in metrics if m["absent_frames"])
+        events = [e for m in metrics for e in m["events"]]
+        absent, lost_pct, judged, reacquired_pct = _event_totals(events)
         visible = sum(m["visible_frames"] for m in metrics)
         lost_visible = sum(m["lost_when_visible"] * m["visible_frames"]
                            for m in metrics if m["visible_frames"])
-        judged = [e["reacquired"] for m in metrics for e in m["events"] if e["reacquired"] is not None]
-        delays = [e["delay"] for m in metrics for e in m["events"] if e["delay"] is not None]
+        delays = [e["delay"] for e in events if e["delay"] is not None]
         delay = f"{np.median(delays):.0f} fr" if delays else "-"  # frames from the target's return
-        lines.append(f"{name:<14}{absent:>10}{100 * lost / max(absent, 1):>8.1f}{len(judged):>8}"
-                     f"{100 * np.mean(judged) if judged else float('nan'):>10.1f}"
+        lines.append(f"{name:<14}{absent:>10}{lost_pct:>8.1f}{judged:>8}{reacquired_pct:>10.1f}"
                      f"{100 * lost_visible / max(visible, 1):>15.1f}{delay:>14}")
     lines += ["", "Events where the tracker was on the target as it left (mean IoU >= 0.3 over the 5 frames",
               "before; the others follow a tracking failure)",
               f"{'tracker':<14}{'events':>8}{'absent fr':>10}{'lost %':>8}{'re-acq %':>10}"]
     for name, metrics in absences.items():
-        held = [e for m in metrics for e in m["events"] if e["on_target"]]
-        absent = sum(e["absent_frames"] for e in held)
-        lost = sum(e["lost_frames"] for e in held)
-        judged = [e["reacquired"] for e in held if e["reacquired"] is not None]
-        events = f"{len(held)}/{sum(len(m['events']) for m in metrics)}"
-        lines.append(f"{name:<14}{events:>8}"
-                     f"{absent:>10}{100 * lost / max(absent, 1):>8.1f}"
-                     f"{100 * np.mean(judged) if judged else float('nan'):>10.1f}")
+        events = [e for m in metrics for e in m["events"]]
+        held = [e for e in events if e["on_target"]]
+        absent, lost_pct, _, reacquired_pct = _event_totals(held)
+        lines.append(f"{name:<14}{f'{len(held)}/{len(events)}':>8}{absent:>10}{lost_pct:>8.1f}"
+                     f"{reacquired_pct:>10.1f}")
     return "\n".join(lines)
 
 
