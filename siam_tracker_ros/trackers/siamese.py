@@ -400,13 +400,12 @@ class SiameseTracker(Tracker):
         target's own); while the target is confidently here (TRACKING, no probation), peaks more than
         `distractor_radius` target sizes away become new look-alikes."""
         extent = self.target_extent()
-        peaks = self._look_alike_positions(pick.out)
+        peaks = [(p, float(np.hypot(*(p - self.center)))) for p in self._look_alike_positions(pick.out)]
         if state is not TrackState.LOST:
-            peaks = [p for p in peaks if np.hypot(*(p - self.center)) > 0.5 * extent]
-        confident = state is TrackState.TRACKING and self.probation == 0
-        self.distractors.observe(peaks, extent, self.frame_index, add=False)
-        if confident:
-            far = [p for p in peaks if np.hypot(*(p - self.center)) > self.config.distractor_radius * extent]
+            peaks = [(p, distance) for p, distance in peaks if distance > 0.5 * extent]
+        self.distractors.observe([p for p, _ in peaks], extent, self.frame_index, add=False)
+        if state is TrackState.TRACKING and self.probation == 0:
+            far = [p for p, distance in peaks if distance > self.config.distractor_radius * extent]
             self.distractors.observe(far, extent, self.frame_index, add=True)
 
     def _adopt(self, pick: Candidate) -> None:
