@@ -79,8 +79,8 @@ def test_a_redetection_that_does_not_hold_is_undone(weights, shared_dir, probati
     frame, box = seq.frame(0), seq.groundtruth[0]
     moved = np.roll(frame, (30, 60), axis=(0, 1))  # the target, 60 px right and 30 px down
     blank = np.full_like(frame, 127)
-    overrides = {"probation_frames": probation, "probation_min_online": 0.35, "full_frame_after": 0,
-                 "motion_compensation": False}
+    overrides = {"probation_frames": probation, "confirm_frames": 0, "probation_min_online": 0.35,
+                 "full_frame_after": 0, "motion_compensation": False}
     tracker = build_tracker("drol_nano", device="cpu", overrides=overrides)
     tracker.init(frame, box)
     assert tracker.track(blank).state is TrackState.LOST
@@ -96,6 +96,34 @@ def test_a_redetection_that_does_not_hold_is_undone(weights, shared_dir, probati
         assert np.hypot(*(after.box[:2] - held[:2])) > 30
 
 
+@pytest.mark.parametrize("confirmed", [True, False])
+def test_a_redetection_is_reported_only_once_confirmed(weights, shared_dir, confirmed):
+    """With `confirm_frames: 1` the frame that re-detects the target still reports LOST with the held
+    box; the next frame reports the target only if it is still there (a one-frame look-alike never
+    reaches the controller as a jump of the box)."""
+    seq = load_sequence(shared_dir / "data" / "sequences" / "vot_bag")
+    frame, box = seq.frame(0), seq.groundtruth[0]
+    moved = np.roll(frame, (30, 60), axis=(0, 1))  # the target, 60 px right and 30 px down
+    blank = np.full_like(frame, 127)
+    overrides = {"probation_frames": 3, "confirm_frames": 1, "probation_min_online": 0.35,
+                 "full_frame_after": 0, "motion_compensation": False}
+    tracker = build_tracker("drol_nano", device="cpu", overrides=overrides)
+    tracker.init(frame, box)
+    assert tracker.track(blank).state is TrackState.LOST
+    held = tracker.track(blank).box
+    first = tracker.track(moved)
+    assert first.state is TrackState.LOST and np.array_equal(first.box, held)
+    assert first.confidence <= tracker.config.state.lost_below
+    assert np.allclose(tracker.center, box[:2] + box[2:] / 2 + [60, 30], atol=10)  # found, not yet told
+    second = tracker.track(moved if confirmed else blank)
+    if confirmed:
+        assert second.state is not TrackState.LOST
+        assert np.allclose(second.box[:2], box[:2] + [60, 30], atol=10)
+    else:
+        assert second.state is TrackState.LOST and np.array_equal(second.box, held)
+        assert tracker.probation == 0
+
+
 @pytest.mark.parametrize("min_evidence", [0.0, 10.0])
 def test_a_redetection_needs_the_evidence_it_is_configured_to_need(weights, shared_dir, min_evidence):
     """The target shown again after a blank frame is re-detected with the default evidence (online +
@@ -104,7 +132,8 @@ def test_a_redetection_needs_the_evidence_it_is_configured_to_need(weights, shar
     seq = load_sequence(shared_dir / "data" / "sequences" / "vot_bag")
     frame, box = seq.frame(0), seq.groundtruth[0]
     blank = np.full_like(frame, 127)
-    overrides = {"redetect_min_evidence": min_evidence, "full_frame_after": 0, "motion_compensation": False}
+    overrides = {"redetect_min_evidence": min_evidence, "confirm_frames": 0, "full_frame_after": 0,
+                 "motion_compensation": False}
     tracker = build_tracker("drol_nano", device="cpu", overrides=overrides)
     tracker.init(frame, box)
     assert tracker.track(blank).state is TrackState.LOST

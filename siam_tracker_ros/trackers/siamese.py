@@ -12,9 +12,10 @@ held position with almost no cosine window, and after `full_frame_after` lost fr
 tiled with such crops, batched in one forward pass. A candidate ends LOST only if its confidence passes
 the state machine's `found_above` and `accept_candidate` agrees (DROL adds its classifier check there).
 For `probation_frames` after that, every frame must pass `holds_after_redetection`, or the
-re-detection is taken back (LOST again, the box held before it restored). With `distractor_memory`,
-look-alikes seen beside the confidently tracked target are remembered and may not be re-detected
-(libs/distractors.py).
+re-detection is taken back (LOST again, the box held before it restored); the first `confirm_frames`
+of them still report LOST and the held box, so a look-alike seen for one frame never moves the box.
+With `distractor_memory`, look-alikes seen beside the confidently tracked target are remembered and
+may not be re-detected (libs/distractors.py).
 
 With `motion_compensation: true` the long-term mode also follows the camera (libs/motion.py): the last
 confident box moves with the measured image shift plus the target's own velocity. When that expected
@@ -73,6 +74,7 @@ class SiameseConfig:
     max_tiles: int = 4                   # crops per full-frame pass; more tiles are visited in turn
     redetect_min_score: float = 0.0      # Siamese probability a re-detection candidate needs
     probation_frames: int = 0            # frames after a re-detection it must keep passing its checks
+    confirm_frames: int = 0              # of those, frames still reported LOST (box held) before it counts
     # camera motion: the search follows it; long-term mode: out of view from the expected box
     motion_compensation: bool = False
     motion_width: int = 160              # px width of the grey copy phase correlation runs on
@@ -104,6 +106,8 @@ class SiameseConfig:
             raise ConfigError("lost_instance_size must be at least instance_size")
         if self.probation_frames < 0:
             raise ConfigError(f"probation_frames must be >= 0, got {self.probation_frames}")
+        if not 0 <= self.confirm_frames <= self.probation_frames:
+            raise ConfigError(f"confirm_frames must lie in [0, probation_frames], got {self.confirm_frames}")
         if self.full_frame_after < 0 or self.max_tiles < 1:
             raise ConfigError("full_frame_after must be >= 0 and max_tiles >= 1")
         if self.motion_width < 16 or not 0.0 <= self.velocity_smoothing <= 1.0:
@@ -168,6 +172,7 @@ class SiameseTracker(Tracker):
         self.expected = ExpectedTarget()
         self.velocity = np.zeros(2)  # target's own motion, px/frame, camera motion removed
         self.probation = 0  # frames a re-detection has left to prove itself
+        self.unconfirmed = 0  # frames a re-detection is still reported as LOST (see confirm_frames)
         self._before_redetection: tuple | None = None  # what a failed re-detection restores
         self.distractors = DistractorMemory(config.distractor_radius, config.distractor_max_unseen)
         self.frame_index = 0
@@ -197,6 +202,7 @@ class SiameseTracker(Tracker):
         self.expected.observe(cxcywh)
         self.velocity = np.zeros(2)
         self.probation = 0
+        self.unconfirmed = 0
         self.distractors.reset()
         self.frame_index = 0
         if self.camera is not None:
@@ -322,8 +328,13 @@ class SiameseTracker(Tracker):
         """Called after a normal (not lost-mode) frame, once the target is updated."""
 
     def _result(self, confidence: float, state: TrackState, response: np.ndarray, region) -> TrackResult:
+        center, size = self.center, self.size
+        if self.unconfirmed > 0 and state is not TrackState.LOST:
+            # a re-detection not yet confirmed: the caller still sees LOST and the held box
+            center, size = self._before_redetection[:2]
+            confidence, state = min(confidence, self.config.state.lost_below), TrackState.LOST
         return TrackResult(
-            box=cxcywh_to_xywh(np.concatenate([self.center, self.size])),
+            box=cxcywh_to_xywh(np.concatenate([center, size])),
             confidence=float(confidence),
             state=state,
             response=np.clip(response, 0.0, 1.0).astype(np.float32),
@@ -340,6 +351,7 @@ class SiameseTracker(Tracker):
         undone = False
         if self.probation > 0:
             self.probation -= 1
+            self.unconfirmed = max(0, self.unconfirmed - 1)
             undone = not self.holds_after_redetection(pick)
         if undone:
             self._undo_redetection()
@@ -449,6 +461,7 @@ class SiameseTracker(Tracker):
         self.center, self.size, box, unseen, self.velocity = self._before_redetection
         self.expected.box, self.expected.frames_unseen = box, unseen
         self.probation = 0
+        self.unconfirmed = 0
         self.state_machine.force_lost()
 
     # -- camera motion and the expected target --------------------------------------------------------
@@ -523,6 +536,7 @@ class SiameseTracker(Tracker):
             self._before_redetection = (self.center.copy(), self.size.copy(), self.expected.box.copy(),
                                         self.expected.frames_unseen, self.velocity.copy())
             self.probation = cfg.probation_frames
+            self.unconfirmed = cfg.confirm_frames
             self.center = box[:2].copy()  # jump to the re-detection; size from the candidate, smoothed
             self.update_target(image, box, pick.lr)
             self.lost_frames = 0
