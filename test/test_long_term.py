@@ -96,16 +96,22 @@ def test_a_redetection_that_does_not_hold_is_undone(weights, shared_dir, probati
         assert np.hypot(*(after.box[:2] - held[:2])) > 30
 
 
-@pytest.mark.parametrize("confirmed", [True, False])
-def test_a_redetection_is_reported_only_once_confirmed(weights, shared_dir, confirmed):
+@pytest.mark.parametrize(("confirmed", "probation_check"), [(True, True), (False, True), (False, False)])
+def test_a_redetection_is_reported_only_once_confirmed(weights, shared_dir, confirmed, probation_check):
     """With `confirm_frames: 1` the frame that re-detects the target still reports LOST with the held
     box; the next frame reports the target only if it is still there (a one-frame look-alike never
-    reaches the controller as a jump of the box)."""
+    reaches the controller as a jump of the box). Without the probation check (thresholds 0) the blank
+    frame is caught by the confidence instead (grey scores about 0.42: `lost_below` 0.5 here), and the
+    box held before the re-detection still stays."""
     seq = load_sequence(shared_dir / "data" / "sequences" / "vot_bag")
     frame, box = seq.frame(0), seq.groundtruth[0]
     moved = np.roll(frame, (30, 60), axis=(0, 1))  # the target, 60 px right and 30 px down
     blank = np.full_like(frame, 127)
-    overrides = {"probation_frames": 3, "confirm_frames": 1, "probation_min_online": 0.35,
+    check = 0.35 if probation_check else 0.0
+    overrides = {"probation_frames": 3, "confirm_frames": 1, "probation_min_online": check,
+                 "redetect_min_score": 0.5 if probation_check else 0.0,
+                 "state": {"lost_below": 0.3 if probation_check else 0.5, "uncertain_below": 0.5,
+                           "found_above": 0.7, "lost_after": 1},
                  "full_frame_after": 0, "motion_compensation": False}
     tracker = build_tracker("drol_nano", device="cpu", overrides=overrides)
     tracker.init(frame, box)

@@ -348,7 +348,7 @@ class SiameseTracker(Tracker):
             return self._track_lost(image)
         pick = self._search_hypotheses(image, motion)
         confidence, box = pick.confidence, pick.box
-        undone = False
+        undone, confirming = False, self.unconfirmed > 0
         if self.probation > 0:
             self.probation -= 1
             self.unconfirmed = max(0, self.unconfirmed - 1)
@@ -362,6 +362,8 @@ class SiameseTracker(Tracker):
             state = self.state_machine.force_lost()
         else:
             state = self.state_machine.update(confidence)
+        if confirming and state is TrackState.LOST and not undone:
+            self._undo_redetection()  # lost before it was confirmed: the box held before it stays
         if self.config.long_term and state is TrackState.LOST:
             self.lost_frames = 0  # hold the box from this frame on; re-detection starts next frame
         else:
