@@ -35,6 +35,12 @@ def test_channel_order_is_validated():
         SiameseConfig(channel_order="rbg")
 
 
+def test_confirmation_must_fit_in_the_probation():
+    SiameseConfig(probation_frames=5, confirm_frames=5)
+    with pytest.raises(ConfigError, match=r"confirm_frames \(1\) must lie in \[0, probation_frames \(0\)\]"):
+        SiameseConfig(probation_frames=0, confirm_frames=1)
+
+
 @pytest.fixture(scope="module")
 def bag_frame(shared_dir):
     seq = load_sequence(shared_dir / "data" / "sequences" / "vot_bag")

@@ -107,7 +107,8 @@ class SiameseConfig:
         if self.probation_frames < 0:
             raise ConfigError(f"probation_frames must be >= 0, got {self.probation_frames}")
         if not 0 <= self.confirm_frames <= self.probation_frames:
-            raise ConfigError(f"confirm_frames must lie in [0, probation_frames], got {self.confirm_frames}")
+            raise ConfigError(f"confirm_frames ({self.confirm_frames}) must lie in [0, probation_frames "
+                              f"({self.probation_frames})]: a re-detection is confirmed within its probation")
         if self.full_frame_after < 0 or self.max_tiles < 1:
             raise ConfigError("full_frame_after must be >= 0 and max_tiles >= 1")
         if self.motion_width < 16 or not 0.0 <= self.velocity_smoothing <= 1.0:
