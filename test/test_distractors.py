@@ -36,6 +36,21 @@ def test_memory_follows_associates_blocks_and_forgets():
     assert memory.entries == []
 
 
+def test_a_census_entry_follows_its_peak_while_lost_but_is_not_renewed():
+    """A frame scan may have been made while the tracker was on the wrong object, so what it remembered
+    may be the target: while lost it must expire, whereas a look-alike seen beside the target is renewed."""
+    memory = DistractorMemory(radius=1.0, max_unseen=3)
+    size = 20.0
+    memory.observe([np.array([100.0, 50.0])], size, frame=1, add=True, census=True)
+    memory.observe([np.array([300.0, 50.0])], size, frame=1, add=True)
+    for frame in (2, 3, 4, 5):
+        memory.observe([np.array([100.0 + frame, 50.0]), np.array([300.0, 50.0])], size, frame, add=False,
+                       lost=True)
+        if frame <= 4:
+            assert np.allclose(memory.entries[0].position, [100.0 + frame, 50.0])  # followed
+    assert [e.position[0] for e in memory.entries] == [300.0]  # the census entry is gone after 3 frames
+
+
 @pytest.fixture(scope="module")
 def basketball_exit(shared_dir):
     """otb_basketball's out-of-view sequence (seed 0): the camera pans the target out of the left
@@ -60,3 +75,31 @@ def test_a_look_alike_seen_beside_the_target_is_not_redetected(weights, basketba
     absent = states[exit_frame + 2 - start - 1 :]
     assert remembered >= 1
     assert np.mean([s is TrackState.LOST for s in absent]) >= 0.9
+
+
+@pytest.mark.parametrize("census_every", [0, 1])
+def test_the_census_remembers_a_look_alike_never_seen_beside_the_target(weights, shared_dir, census_every):
+    """A copy of the target far outside the normal search region: only the census (a frame scan while
+    the target is confidently tracked) learns it. When the target then disappears, re-detection without
+    the census takes the copy; with it the tracker stays LOST with its box held."""
+    seq = load_sequence(shared_dir / "data" / "sequences" / "vot_ball1")
+    frame, box = seq.frame(0), seq.groundtruth[0]  # a 23 px ball: its search region is about 93 px wide
+    x, y, w, h = (int(round(v)) for v in box)
+    copy_x = x + 250  # far beyond that region
+    with_copy = frame.copy()
+    with_copy[y : y + h, copy_x : copy_x + w] = frame[y : y + h, x : x + w]
+    target_gone = with_copy.copy()
+    target_gone[y - 10 : y + h + 10, x - 10 : x + w + 10] = 127  # the target leaves; the copy stays
+    overrides = {"census_every": census_every, "full_frame_after": 1, "motion_compensation": False}
+    tracker = build_tracker("drol_nano", device="cpu", overrides=overrides)
+    tracker.init(with_copy, box)
+    for _ in range(3):
+        assert tracker.track(with_copy).state is TrackState.TRACKING
+    copy_centre = np.array([copy_x + w / 2, y + h / 2])
+    near_copy = [e for e in tracker.distractors.entries if np.hypot(*(e.position - copy_centre)) < w / 2]
+    assert bool(near_copy) == bool(census_every)
+    results = [tracker.track(target_gone) for _ in range(6)]
+    took_copy = any(r.state is not TrackState.LOST and abs(r.box[0] - copy_x) < w / 2 for r in results)
+    assert took_copy != bool(census_every)
+    if census_every:
+        assert all(r.state is TrackState.LOST for r in results[1:])

@@ -30,6 +30,7 @@ def local_peaks(score: np.ndarray, min_value: float) -> np.ndarray:
 class Distractor:
     position: np.ndarray  # image px (cx, cy)
     last_seen: int        # frame number of its last association
+    census: bool = False  # found by a frame scan, not beside the target (see `observe`)
 
 
 class DistractorMemory:
@@ -58,17 +59,22 @@ class DistractorMemory:
                 best, best_distance = entry, distance
         return best
 
-    def observe(self, positions, target_size: float, frame: int, add: bool) -> None:
+    def observe(self, positions, target_size: float, frame: int, add: bool, census: bool = False,
+                lost: bool = False) -> None:
         """Associate peaks (image px) with the remembered look-alikes, moving them there; with `add`
-        (the target is known to be elsewhere), unassociated peaks become new entries."""
+        (the target is known to be elsewhere), unassociated peaks become new entries (`census`: found
+        by a frame scan). While `lost`, a census entry follows its peak but is not renewed: if the
+        tracker was on the wrong object when the scan ran, the entry may be the target itself, and it
+        must not block it for ever."""
         reach = 0.5 * self.radius * target_size
         for position in positions:
             entry = self._nearest(np.asarray(position, dtype=np.float64), reach)
             if entry is not None:
                 entry.position = np.asarray(position, dtype=np.float64).copy()
-                entry.last_seen = frame
+                if not (lost and entry.census):
+                    entry.last_seen = frame
             elif add:
-                self.entries.append(Distractor(np.asarray(position, dtype=np.float64).copy(), frame))
+                self.entries.append(Distractor(np.asarray(position, dtype=np.float64).copy(), frame, census))
         self.entries = [e for e in self.entries if frame - e.last_seen <= self.max_unseen]
 
     def blocked(self, positions: np.ndarray, target_size: float) -> np.ndarray:

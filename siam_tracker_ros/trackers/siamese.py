@@ -86,6 +86,7 @@ class SiameseConfig:
     distractor_memory: bool = False
     distractor_radius: float = 1.0       # target sizes: blocking distance (association: half)
     distractor_max_unseen: int = 30      # frames a look-alike is remembered without being seen
+    census_every: int = 0                # >0: every this many confident frames, scan for look-alikes
 
     def __post_init__(self) -> None:
         if isinstance(self.state, dict):
@@ -117,6 +118,8 @@ class SiameseConfig:
             raise ConfigError(f"out_of_view_visible must be in [0, 1), got {self.out_of_view_visible}")
         if self.distractor_radius <= 0 or self.distractor_max_unseen < 0:
             raise ConfigError("distractor_radius must be > 0 and distractor_max_unseen >= 0")
+        if self.census_every < 0:
+            raise ConfigError(f"census_every must be >= 0 (0: no look-alike census), got {self.census_every}")
 
 
 @dataclass
@@ -374,6 +377,10 @@ class SiameseTracker(Tracker):
         if self.config.long_term and self.config.distractor_memory:
             self._remember_look_alikes(pick, state)
         self.after_frame(image, pick.out, pick.index, state)
+        if (self.config.long_term and self.config.distractor_memory and self.config.census_every > 0
+                and state is TrackState.TRACKING and self.probation == 0
+                and self.frame_index % self.config.census_every == 0):
+            self._look_alike_census(image)
         return self._result(confidence, state, pick.out.score, pick.out.region)
 
     def _best_in(self, out: SearchOutput, window_influence: float | None = None,
@@ -422,6 +429,28 @@ class SiameseTracker(Tracker):
         if state is TrackState.TRACKING and self.probation == 0:
             far = [p for p, distance in peaks if distance > self.config.distractor_radius * extent]
             self.distractors.observe(far, extent, self.frame_index, add=True)
+
+    def _look_alike_census(self, image: np.ndarray) -> None:
+        """While the target is confidently here, scan frame tiles (in turn, as a full-frame
+        re-detection pass) for places re-detection would accept now: they are look-alikes, remembered
+        even when they never came into the normal search region beside the target."""
+        extent = self.target_extent()
+        reach = self.config.distractor_radius * extent
+        found = []
+        for out in self.search(image, self.tile_centers(image.shape), self.config.lost_instance_size):
+            online = self.online_scores(out)
+            cols = out.score.shape[1]
+            for i in local_peaks(out.score, self.config.redetect_min_score):
+                box = out.boxes[:, i // cols, i % cols]
+                if float(np.hypot(*(box[:2] - self.center))) <= reach:
+                    continue
+                onl = None if online is None else float(online.flat[i])
+                siamese, logit = float(out.score.flat[i]), float(out.logit.flat[i])
+                confidence = self.confidence(siamese, onl, logit)
+                cand = Candidate(out, int(i), box.copy(), 0.0, siamese, onl, logit, confidence)
+                if confidence >= self.config.state.found_above and self.accept_candidate(cand):
+                    found.append(box[:2].copy())
+        self.distractors.observe(found, extent, self.frame_index, add=True, census=True)
 
     def _adopt(self, pick: Candidate) -> None:
         """The picked candidate's scores become the ones the confidence and the node report."""
@@ -513,7 +542,8 @@ class SiameseTracker(Tracker):
         if not self.config.distractor_memory or not self.distractors.entries:
             return self._best_in(out, window_influence)
         extent = self.target_extent()
-        self.distractors.observe(self._look_alike_positions(out), extent, self.frame_index, add=False)
+        self.distractors.observe(self._look_alike_positions(out), extent, self.frame_index, add=False,
+                                 lost=True)
         return self._best_in(out, window_influence, self.distractors.blocked(out.boxes[:2], extent))
 
     def _track_lost(self, image: np.ndarray) -> TrackResult:
