@@ -38,7 +38,8 @@ def test_memory_follows_associates_blocks_and_forgets():
 
 def test_a_census_entry_follows_its_peak_while_lost_but_is_not_renewed():
     """A frame scan may have been made while the tracker was on the wrong object, so what it remembered
-    may be the target: while lost it must expire, whereas a look-alike seen beside the target is renewed."""
+    may be the target: while lost it must expire, whereas a look-alike seen beside the target (also one
+    the census found first) is renewed."""
     memory = DistractorMemory(radius=1.0, max_unseen=3)
     size = 20.0
     memory.observe([np.array([100.0, 50.0])], size, frame=1, add=True, census=True)
@@ -49,6 +50,11 @@ def test_a_census_entry_follows_its_peak_while_lost_but_is_not_renewed():
         if frame <= 4:
             assert np.allclose(memory.entries[0].position, [100.0 + frame, 50.0])  # followed
     assert [e.position[0] for e in memory.entries] == [300.0]  # the census entry is gone after 3 frames
+    memory.observe([np.array([100.0, 50.0])], size, frame=6, add=True, census=True)
+    memory.observe([np.array([102.0, 50.0])], size, frame=7, add=True)  # then seen beside the target
+    for frame in (8, 9, 10, 11):
+        memory.observe([np.array([102.0, 50.0])], size, frame, add=False, lost=True)
+    assert [e.position[0] for e in memory.entries] == [102.0]  # renewed like any look-alike
 
 
 @pytest.fixture(scope="module")

@@ -65,12 +65,14 @@ class DistractorMemory:
         (the target is known to be elsewhere), unassociated peaks become new entries (`census`: found
         by a frame scan). While `lost`, a census entry follows its peak but is not renewed: if the
         tracker was on the wrong object when the scan ran, the entry may be the target itself, and it
-        must not block it for ever."""
+        must not block it for ever. Seen beside the target later, it is an ordinary entry."""
         reach = 0.5 * self.radius * target_size
         for position in positions:
             entry = self._nearest(np.asarray(position, dtype=np.float64), reach)
             if entry is not None:
                 entry.position = np.asarray(position, dtype=np.float64).copy()
+                if add and not census:  # seen beside the target: as sure a look-alike as any
+                    entry.census = False
                 if not (lost and entry.census):
                     entry.last_seen = frame
             elif add:

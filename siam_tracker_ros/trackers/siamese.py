@@ -15,7 +15,8 @@ For `probation_frames` after that, every frame must pass `holds_after_redetectio
 re-detection is taken back (LOST again, the box held before it restored); the first `confirm_frames`
 of them still report LOST and the held box, so a look-alike seen for one frame never moves the box.
 With `distractor_memory`, look-alikes seen beside the confidently tracked target are remembered and
-may not be re-detected (libs/distractors.py).
+may not be re-detected (libs/distractors.py); with `census_every`, a full-frame pass every so many
+confident frames also remembers those that never came beside it.
 
 With `motion_compensation: true` the long-term mode also follows the camera (libs/motion.py): the last
 confident box moves with the measured image shift plus the target's own velocity. When that expected
