@@ -397,13 +397,18 @@ class SiameseTracker(Tracker):
                 online = np.where(blocked, float(online.min()), online)
         index, box, lr = self.select(out, score=score, online=online, online_weight=self.online_weight,
                                      window_influence=window_influence)
+        pick = self._candidate_at(out, online, index, box, lr)
+        if blocked is not None and bool(blocked.flat[index]):
+            pick.confidence, pick.blocked = 0.0, True
+        return pick
+
+    def _candidate_at(self, out: SearchOutput, online: np.ndarray | None, index: int, box: np.ndarray,
+                      lr: float) -> Candidate:
+        """Cell `index` of a crop as a candidate: its Siamese, online and logit scores and confidence."""
         siamese = float(out.score.flat[index])
         onl = None if online is None else float(online.flat[index])
         logit = float(out.logit.flat[index])
-        confidence = self.confidence(siamese, onl, logit)
-        is_blocked = blocked is not None and bool(blocked.flat[index])
-        return Candidate(out, index, box, lr, siamese, onl, logit, 0.0 if is_blocked else confidence,
-                         is_blocked)
+        return Candidate(out, index, box, lr, siamese, onl, logit, self.confidence(siamese, onl, logit))
 
     # -- look-alikes (long-term mode) ---------------------------------------------------------------
     def target_extent(self) -> float:
@@ -445,11 +450,8 @@ class SiameseTracker(Tracker):
                 box = out.boxes[:, i // cols, i % cols]
                 if float(np.hypot(*(box[:2] - self.center))) <= reach:
                     continue
-                onl = None if online is None else float(online.flat[i])
-                siamese, logit = float(out.score.flat[i]), float(out.logit.flat[i])
-                confidence = self.confidence(siamese, onl, logit)
-                cand = Candidate(out, int(i), box.copy(), 0.0, siamese, onl, logit, confidence)
-                if confidence >= self.config.state.found_above and self.accept_candidate(cand):
+                cand = self._candidate_at(out, online, int(i), box.copy(), 0.0)
+                if cand.confidence >= self.config.state.found_above and self.accept_candidate(cand):
                     found.append(box[:2].copy())
         self.distractors.observe(found, extent, self.frame_index, add=True, census=True)
 
