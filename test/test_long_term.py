@@ -71,20 +71,31 @@ def test_short_term_nano_keeps_moving_its_box(weights, oov):
     assert len(result.boxes) == 40
 
 
-@pytest.mark.parametrize("probation", [0, 3])
-def test_a_redetection_that_does_not_hold_is_undone(weights, shared_dir, probation):
-    """Re-detected on a real frame, then the next frame shows nothing like the target: in probation the
-    re-detection is taken back (LOST, the box held before it); without probation the box stays."""
+@pytest.fixture(scope="module")
+def bag(shared_dir):
+    """vot_bag's first frame and box, the frame with the target 60 px right and 30 px down, a grey frame."""
     seq = load_sequence(shared_dir / "data" / "sequences" / "vot_bag")
     frame, box = seq.frame(0), seq.groundtruth[0]
-    moved = np.roll(frame, (30, 60), axis=(0, 1))  # the target, 60 px right and 30 px down
-    blank = np.full_like(frame, 127)
-    overrides = {"probation_frames": probation, "confirm_frames": 0, "probation_min_online": 0.35,
-                 "full_frame_after": 0, "motion_compensation": False}
+    return frame, box, np.roll(frame, (30, 60), axis=(0, 1)), np.full_like(frame, 127)
+
+
+def _lost_on_grey(bag, overrides):
+    """drol_nano started on the bag, then shown two grey frames: LOST. Returns it and its held box."""
+    frame, box, _, blank = bag
     tracker = build_tracker("drol_nano", device="cpu", overrides=overrides)
     tracker.init(frame, box)
     assert tracker.track(blank).state is TrackState.LOST
-    held = tracker.track(blank).box
+    return tracker, tracker.track(blank).box
+
+
+@pytest.mark.parametrize("probation", [0, 3])
+def test_a_redetection_that_does_not_hold_is_undone(weights, bag, probation):
+    """Re-detected on a real frame, then the next frame shows nothing like the target: in probation the
+    re-detection is taken back (LOST, the box held before it); without probation the box stays."""
+    _, box, moved, blank = bag
+    tracker, held = _lost_on_grey(bag, {"probation_frames": probation, "confirm_frames": 0,
+                                        "probation_min_online": 0.35, "full_frame_after": 0,
+                                        "motion_compensation": False})
     found = tracker.track(moved)
     assert found.state is not TrackState.LOST
     assert np.allclose(found.box[:2], box[:2] + [60, 30], atol=10)  # re-detected where it moved
@@ -97,26 +108,20 @@ def test_a_redetection_that_does_not_hold_is_undone(weights, shared_dir, probati
 
 
 @pytest.mark.parametrize(("confirmed", "probation_check"), [(True, True), (False, True), (False, False)])
-def test_a_redetection_is_reported_only_once_confirmed(weights, shared_dir, confirmed, probation_check):
+def test_a_redetection_is_reported_only_once_confirmed(weights, bag, confirmed, probation_check):
     """With `confirm_frames: 1` the frame that re-detects the target still reports LOST with the held
     box; the next frame reports the target only if it is still there (a one-frame look-alike never
     reaches the controller as a jump of the box). Without the probation check (thresholds 0) the blank
     frame is caught by the confidence instead (grey scores about 0.42: `lost_below` 0.5 here), and the
     box held before the re-detection still stays."""
-    seq = load_sequence(shared_dir / "data" / "sequences" / "vot_bag")
-    frame, box = seq.frame(0), seq.groundtruth[0]
-    moved = np.roll(frame, (30, 60), axis=(0, 1))  # the target, 60 px right and 30 px down
-    blank = np.full_like(frame, 127)
+    _, box, moved, blank = bag
     check = 0.35 if probation_check else 0.0
     overrides = {"probation_frames": 3, "confirm_frames": 1, "probation_min_online": check,
                  "redetect_min_score": 0.5 if probation_check else 0.0,
                  "state": {"lost_below": 0.3 if probation_check else 0.5, "uncertain_below": 0.5,
                            "found_above": 0.7, "lost_after": 1},
                  "full_frame_after": 0, "motion_compensation": False}
-    tracker = build_tracker("drol_nano", device="cpu", overrides=overrides)
-    tracker.init(frame, box)
-    assert tracker.track(blank).state is TrackState.LOST
-    held = tracker.track(blank).box
+    tracker, held = _lost_on_grey(bag, overrides)
     first = tracker.track(moved)
     assert first.state is TrackState.LOST and np.array_equal(first.box, held)
     assert first.confidence <= tracker.config.state.lost_below
@@ -131,19 +136,13 @@ def test_a_redetection_is_reported_only_once_confirmed(weights, shared_dir, conf
 
 
 @pytest.mark.parametrize("min_evidence", [0.0, 10.0])
-def test_a_redetection_needs_the_evidence_it_is_configured_to_need(weights, shared_dir, min_evidence):
+def test_a_redetection_needs_the_evidence_it_is_configured_to_need(weights, bag, min_evidence):
     """The target shown again after a blank frame is re-detected with the default evidence (online +
     Siamese logit / 10, here about 2.9); asking for more than that keeps the tracker LOST with its box
     held."""
-    seq = load_sequence(shared_dir / "data" / "sequences" / "vot_bag")
-    frame, box = seq.frame(0), seq.groundtruth[0]
-    blank = np.full_like(frame, 127)
-    overrides = {"redetect_min_evidence": min_evidence, "confirm_frames": 0, "full_frame_after": 0,
-                 "motion_compensation": False}
-    tracker = build_tracker("drol_nano", device="cpu", overrides=overrides)
-    tracker.init(frame, box)
-    assert tracker.track(blank).state is TrackState.LOST
-    held = tracker.track(blank).box
+    frame, box, _, _ = bag
+    tracker, held = _lost_on_grey(bag, {"redetect_min_evidence": min_evidence, "confirm_frames": 0,
+                                        "full_frame_after": 0, "motion_compensation": False})
     again = tracker.track(frame)
     if min_evidence == 0.0:
         assert again.state is not TrackState.LOST
