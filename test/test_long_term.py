@@ -150,3 +150,25 @@ def test_a_redetection_needs_the_evidence_it_is_configured_to_need(weights, bag,
         assert tracker.last_scores[1] + tracker.last_logit / 10 > 1.0  # the evidence it had
     else:
         assert again.state is TrackState.LOST and np.array_equal(again.box, held)
+
+
+@pytest.mark.parametrize("near_radius", [0.0, 1.0])
+def test_a_target_lost_in_view_is_first_looked_for_where_it_was(weights, bag, near_radius):
+    """Lost in view (grey frames), then the bag shows up 200 px (1.4 target sizes) left of where it was
+    lost, as a look-alike would. Without `near_radius` the enlarged near search takes it at once; with
+    it (1 target size) the tracker stays LOST with its box held while it searches near, and finds the bag
+    when the full-frame search starts (`full_frame_after`)."""
+    frame, box, _, _ = bag
+    far = np.roll(frame, -200, axis=1)
+    tracker, held = _lost_on_grey(bag, {"near_radius": near_radius, "full_frame_after": 4,
+                                        "confirm_frames": 0, "distractor_memory": False,
+                                        "motion_compensation": False})
+    results = [tracker.track(far) for _ in range(3)]  # lost frames 2 and 3 search near, 4 the frame
+    expected_centre = box[:2] + box[2:] / 2 - [200, 0]
+    found = [r.state is not TrackState.LOST and np.hypot(*(r.box[:2] + r.box[2:] / 2 - expected_centre)) < 20
+             for r in results]
+    if near_radius:
+        assert found == [False, False, True]
+        assert all(np.array_equal(r.box, held) for r in results[:2])
+    else:
+        assert found[0]

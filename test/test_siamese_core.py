@@ -35,6 +35,11 @@ def test_channel_order_is_validated():
         SiameseConfig(channel_order="rbg")
 
 
+def test_near_radius_is_validated():
+    with pytest.raises(ConfigError, match="near_radius must be >= 0"):
+        SiameseConfig(near_radius=-1.0)
+
+
 def test_confirmation_must_fit_in_the_probation():
     SiameseConfig(probation_frames=5, confirm_frames=5)
     with pytest.raises(ConfigError, match=r"confirm_frames \(1\) must lie in \[0, probation_frames \(0\)\]"):

@@ -73,6 +73,8 @@ class SiameseConfig:
     lost_window_influence: float = 0.001  # pysot long-term: near-global search inside the enlarged crop
     full_frame_after: int = 5            # lost frames before the whole frame is tiled (0: never)
     max_tiles: int = 4                   # crops per full-frame pass; more tiles are visited in turn
+    near_radius: float = 0.0             # >0: in the near search, a target expected in view is re-found
+                                         # within this many target sizes of where it is expected
     redetect_min_score: float = 0.0      # Siamese probability a re-detection candidate needs
     probation_frames: int = 0            # frames after a re-detection it must keep passing its checks
     confirm_frames: int = 0              # of those, frames still reported LOST (box held) before it counts
@@ -117,6 +119,9 @@ class SiameseConfig:
             raise ConfigError("motion_width must be >= 16 and velocity_smoothing in [0, 1]")
         if not 0.0 <= self.out_of_view_visible < 1.0:
             raise ConfigError(f"out_of_view_visible must be in [0, 1), got {self.out_of_view_visible}")
+        if self.near_radius < 0:
+            raise ConfigError(f"near_radius must be >= 0 (0: anywhere in the near crop), got "
+                              f"{self.near_radius}")
         if self.distractor_radius <= 0 or self.distractor_max_unseen < 0:
             raise ConfigError("distractor_radius must be > 0 and distractor_max_unseen >= 0")
         if self.census_every < 0:
@@ -539,15 +544,22 @@ class SiameseTracker(Tracker):
         self._tile_cursor = start + self.config.max_tiles
         return [tiles[(start + k) % len(tiles)] for k in range(self.config.max_tiles)]
 
-    def _redetect_in(self, out: SearchOutput, window_influence: float) -> Candidate:
+    def _redetect_in(self, out: SearchOutput, window_influence: float, near: np.ndarray | None = None
+                     ) -> Candidate:
         """Best re-detection candidate of one lost-mode crop; with the distractor memory, the
-        remembered look-alikes are first followed to this crop's peaks and then kept out."""
-        if not self.config.distractor_memory or not self.distractors.entries:
-            return self._best_in(out, window_influence)
+        remembered look-alikes are first followed to this crop's peaks and then kept out. With `near`,
+        cells farther than `near_radius` target sizes from it are kept out too."""
         extent = self.target_extent()
-        self.distractors.observe(self._look_alike_positions(out), extent, self.frame_index, add=False,
-                                 lost=True)
-        return self._best_in(out, window_influence, self.distractors.blocked(out.boxes[:2], extent))
+        blocked = None
+        if near is not None:
+            distance = np.hypot(out.boxes[0] - near[0], out.boxes[1] - near[1])
+            blocked = distance > self.config.near_radius * extent
+        if self.config.distractor_memory and self.distractors.entries:
+            self.distractors.observe(self._look_alike_positions(out), extent, self.frame_index, add=False,
+                                     lost=True)
+            remembered = self.distractors.blocked(out.boxes[:2], extent)
+            blocked = remembered if blocked is None else blocked | remembered
+        return self._best_in(out, window_influence, blocked)
 
     def _track_lost(self, image: np.ndarray) -> TrackResult:
         """One lost-mode frame: enlarged (or full-frame) search; the box stays held unless re-found."""
@@ -561,7 +573,12 @@ class SiameseTracker(Tracker):
         centers = self.tile_centers(image.shape) if full else [near]
         outs = self.search(image, centers, cfg.lost_instance_size)
         window = 0.0 if full else cfg.lost_window_influence
-        pick = max((self._redetect_in(out, window) for out in outs), key=lambda cand: cand.confidence)
+        # lost in view (an occlusion, a sudden change of look): the target is still about where it was
+        # lost, while a look-alike is found anywhere in the enlarged crop
+        only_near = (not full and cfg.near_radius > 0
+                     and (self.camera is None or not self.out_of_view(image.shape)))
+        pick = max((self._redetect_in(out, window, near if only_near else None) for out in outs),
+                   key=lambda cand: cand.confidence)
         self._adopt(pick)
         conf, box, out = pick.confidence, pick.box, pick.out
         accepted = self.accept_candidate(pick) and not pick.blocked
