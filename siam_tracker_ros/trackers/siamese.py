@@ -9,7 +9,9 @@ modules (DROL) and long-term re-detection can change the scores between the two.
 Long-term mode (`long_term: true` in a tracker config, any base): once the state machine says LOST the
 box is held, the search grows to `lost_instance_size` (831, as pysot's long-term tracker) around the
 held position with almost no cosine window, and after `full_frame_after` lost frames the whole frame is
-tiled with such crops, batched in one forward pass. A candidate ends LOST only if its confidence passes
+tiled with such crops, batched in one forward pass. With `near_radius`, a target lost while expected in
+view is re-found only within that many target sizes of where it was until the full-frame search starts
+(a look-alike can be anywhere in the enlarged crop). A candidate ends LOST only if its confidence passes
 the state machine's `found_above` and `accept_candidate` agrees (DROL adds its classifier check there).
 For `probation_frames` after that, every frame must pass `holds_after_redetection`, or the
 re-detection is taken back (LOST again, the box held before it restored); the first `confirm_frames`
