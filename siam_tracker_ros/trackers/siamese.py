@@ -386,8 +386,7 @@ class SiameseTracker(Tracker):
             self._remember_look_alikes(pick, state)
         self.after_frame(image, pick.out, pick.index, state)
         if (self.config.long_term and self.config.distractor_memory and self.config.census_every > 0
-                and state is TrackState.TRACKING and self.probation == 0
-                and self.frame_index % self.config.census_every == 0):
+                and self._confidently_here(state) and self.frame_index % self.config.census_every == 0):
             self._look_alike_census(image)
         return self._result(confidence, state, pick.out.score, pick.out.region)
 
@@ -418,6 +417,11 @@ class SiameseTracker(Tracker):
         return Candidate(out, index, box, lr, siamese, onl, logit, self.confidence(siamese, onl, logit))
 
     # -- look-alikes (long-term mode) ---------------------------------------------------------------
+    def _confidently_here(self, state: TrackState) -> bool:
+        """The target is where the tracker is (TRACKING, no re-detection on probation): any other
+        look-alike seen now is elsewhere."""
+        return state is TrackState.TRACKING and self.probation == 0
+
     def target_extent(self) -> float:
         """The target's size as one length (geometric mean of width and height), image px."""
         return float(np.sqrt(self.size[0] * self.size[1]))
@@ -439,7 +443,7 @@ class SiameseTracker(Tracker):
         if state is not TrackState.LOST:
             peaks = [(p, distance) for p, distance in peaks if distance > 0.5 * extent]
         self.distractors.observe([p for p, _ in peaks], extent, self.frame_index, add=False)
-        if state is TrackState.TRACKING and self.probation == 0:
+        if self._confidently_here(state):
             far = [p for p, distance in peaks if distance > self.config.distractor_radius * extent]
             self.distractors.observe(far, extent, self.frame_index, add=True)
 
