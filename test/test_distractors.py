@@ -83,29 +83,65 @@ def test_a_look_alike_seen_beside_the_target_is_not_redetected(weights, basketba
     assert np.mean([s is TrackState.LOST for s in absent]) >= 0.9
 
 
-@pytest.mark.parametrize("census_every", [0, 1])
-def test_the_census_remembers_a_look_alike_never_seen_beside_the_target(weights, shared_dir, census_every):
-    """A copy of the target far outside the normal search region: only the census (a frame scan while
-    the target is confidently tracked) learns it. When the target then disappears, re-detection without
-    the census takes the copy; with it the tracker stays LOST with its box held."""
+@pytest.fixture(scope="module")
+def ball_and_copy(shared_dir):
+    """vot_ball1's first frame with a copy of the 23 px ball 250 px away, far beyond its ~93 px search
+    region; and the same frame with the ball painted over (the target leaves, the copy stays)."""
     seq = load_sequence(shared_dir / "data" / "sequences" / "vot_ball1")
-    frame, box = seq.frame(0), seq.groundtruth[0]  # a 23 px ball: its search region is about 93 px wide
+    frame, box = seq.frame(0), seq.groundtruth[0]
     x, y, w, h = (int(round(v)) for v in box)
-    copy_x = x + 250  # far beyond that region
+    copy_x = x + 250
     with_copy = frame.copy()
     with_copy[y : y + h, copy_x : copy_x + w] = frame[y : y + h, x : x + w]
     target_gone = with_copy.copy()
-    target_gone[y - 10 : y + h + 10, x - 10 : x + w + 10] = 127  # the target leaves; the copy stays
+    target_gone[y - 10 : y + h + 10, x - 10 : x + w + 10] = 127
+    return with_copy, target_gone, box, np.array([copy_x + w / 2, y + h / 2])
+
+
+def _remembered_near(tracker, position, reach) -> bool:
+    return any(np.hypot(*(e.position - position)) < reach for e in tracker.distractors.entries)
+
+
+@pytest.mark.parametrize("census_every", [0, 1])
+def test_the_census_remembers_a_look_alike_never_seen_beside_the_target(weights, ball_and_copy, census_every):
+    """A copy of the target far outside the normal search region: only the census (a frame scan while
+    the target is confidently tracked) learns it. When the target then disappears, re-detection without
+    the census takes the copy; with it the tracker stays LOST with its box held."""
+    with_copy, target_gone, box, copy_centre = ball_and_copy
+    w = box[2]
     overrides = {"census_every": census_every, "full_frame_after": 1, "motion_compensation": False}
     tracker = build_tracker("drol_nano", device="cpu", overrides=overrides)
     tracker.init(with_copy, box)
     for _ in range(3):
         assert tracker.track(with_copy).state is TrackState.TRACKING
-    copy_centre = np.array([copy_x + w / 2, y + h / 2])
-    near_copy = [e for e in tracker.distractors.entries if np.hypot(*(e.position - copy_centre)) < w / 2]
-    assert bool(near_copy) == bool(census_every)
+    assert _remembered_near(tracker, copy_centre, w / 2) == bool(census_every)
     results = [tracker.track(target_gone) for _ in range(6)]
-    took_copy = any(r.state is not TrackState.LOST and abs(r.box[0] - copy_x) < w / 2 for r in results)
+    took_copy = any(r.state is not TrackState.LOST and abs(r.box[0] + w / 2 - copy_centre[0]) < w / 2
+                    for r in results)
     assert took_copy != bool(census_every)
     if census_every:
         assert all(r.state is TrackState.LOST for r in results[1:])
+
+
+def test_a_census_spread_over_frames_scans_one_tile_a_frame_and_finds_the_copy(weights, ball_and_copy):
+    """`census_tiles_per_frame: 1`: each frame of a scan runs one enlarged crop (no latency spike of
+    all tiles at once), a new scan starts only every `census_every` frames, and the copy is still found."""
+    with_copy, _, box, copy_centre = ball_and_copy
+    overrides = {"census_every": 4, "census_tiles_per_frame": 1, "max_tiles": 2, "motion_compensation": False}
+    tracker = build_tracker("drol_nano", device="cpu", overrides=overrides)
+    tracker.init(with_copy, box)
+    enlarged = []
+    search = tracker.search
+
+    def counting_search(image, centers, instance_size=None):
+        if instance_size == tracker.config.lost_instance_size:
+            enlarged[-1] += len(centers)
+        return search(image, centers, instance_size)
+
+    tracker.search = counting_search
+    for _ in range(16):
+        enlarged.append(0)
+        assert tracker.track(with_copy).state is TrackState.TRACKING
+    # frames 4, 8, 12, 16 start a scan of max_tiles = 2 tiles: one on that frame, one on the next
+    assert enlarged == [0, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1]
+    assert _remembered_near(tracker, copy_centre, box[2] / 2)

@@ -114,6 +114,31 @@ def test_sample_memory_keeps_initial_samples():
     assert float(clf.samples[4:9].amax()) == 11.0  # the newest sample is in memory
 
 
+def test_filter_solve_minimises_the_weighted_loss_of_the_memory():
+    """The refit's GEMM operator on the padded pixel-major memory solves the same least squares as
+    the conv formulation: at its solution the conv loss's gradient vanishes (checked with autograd)."""
+    torch.manual_seed(0)
+    cfg = OnlineConfig(memory_size=6, init_gn_iter=1, init_cg_iter=2, filter_reg=0.1)
+    clf = OnlineClassifier(8, cfg)
+    clf.initialize(torch.randn(3, 8, 12, 12), torch.rand(3, 12, 12))
+    for _ in range(4):
+        clf.add_sample(torch.randn(1, cfg.compressed_dim, 12, 12), torch.rand(12, 12), 0.2)
+    clf.optimize_filter(200)
+    n = clf.num_stored
+
+    def gradient(f):
+        f = f.clone().requires_grad_(True)
+        residual = torch.nn.functional.conv2d(clf._pad(clf.samples[:n]), f)[:, 0] - clf.labels[:n]
+        loss = (clf.weights[:n].view(-1, 1, 1) * residual**2).sum() + cfg.filter_reg * (f**2).sum()
+        return torch.autograd.grad(loss, f)[0]
+
+    start = float(gradient(torch.zeros_like(clf.filter)).norm())
+    assert float(gradient(clf.filter).norm()) < 1e-3 * start
+    padded = clf._memory[:n].clone()
+    padded[:, 2:14, 2:14] = 0.0  # filter_size 4 pads 2 before, 1 after: only the border is left
+    assert float(padded.abs().max()) == 0.0  # the memory's padding stays zero as samples arrive
+
+
 def test_flags():
     clf = OnlineClassifier(8, OnlineConfig())
     m = np.zeros((16, 16), np.float32)

@@ -91,7 +91,9 @@ class OnlineClassifier:
         self.fc2 = torch.randn(d, hidden, 1, 1, generator=gen) / math.sqrt(hidden)
         self.filter = torch.randn(1, d, k, k, generator=gen) / (d * k * k)
         self._gen = gen
-        self.samples: Tensor | None = None  # memory of extracted (compressed + attended) features
+        # memory of extracted (compressed + attended) features, kept padded for the filter and pixel-major
+        # (N, H+pad, W+pad, C): a solve's GEMMs read it as it is, without copying the memory each time
+        self._memory: Tensor | None = None
         self.labels: Tensor | None = None
         self.weights: Tensor | None = None
         self.num_init = 0
@@ -105,6 +107,15 @@ class OnlineClassifier:
     def _pad(self, x: Tensor) -> Tensor:
         k = self.config.filter_size
         return F.pad(x, (k // 2, (k - 1) // 2, k // 2, (k - 1) // 2))  # 'same' output, even kernels too
+
+    @property
+    def samples(self) -> Tensor | None:
+        """The stored features (N, C, H, W): a writable view of the padded pixel-major memory."""
+        if self._memory is None:
+            return None
+        top = self.config.filter_size // 2
+        h, w = self.labels.shape[1:]
+        return self._memory[:, top : top + h, top : top + w].permute(0, 3, 1, 2)
 
     def _extract(self, features: Tensor, projection: Tensor, fc1: Tensor, fc2: Tensor) -> Tensor:
         x = F.conv2d(_normalize(features), projection)
@@ -153,8 +164,8 @@ class OnlineClassifier:
         self.projection, self.fc1, self.fc2, self.filter = params
         x = self.extract(features)
         size = cfg.memory_size + n
-        self.samples = x.new_zeros((size,) + tuple(x.shape[1:]))
         self.labels = labels.new_zeros((size,) + tuple(labels.shape[1:]))
+        self._memory = self._pad(x.new_zeros((size,) + tuple(x.shape[1:]))).permute(0, 2, 3, 1).contiguous()
         self.weights = torch.zeros(size)
         self.samples[:n], self.labels[:n], self.weights[:n] = x, labels, weights
         self.num_init = self.num_stored = n
@@ -216,10 +227,9 @@ class OnlineClassifier:
         channel is slow on CPU, so the 4x4 taps are a (C, 16) matrix applied to pixel-major features and
         the 16 shifted maps are summed."""
         n, k = self.num_stored, self.config.filter_size
-        xp = self._pad(self.samples[:n])
-        _, c, hp, wp = xp.shape
+        _, hp, wp, c = self._memory.shape
         h, w = hp - k + 1, wp - k + 1
-        xm = xp.permute(0, 2, 3, 1).reshape(-1, c)
+        xm = self._memory[:n].view(-1, c)
         shifts = [(dy, dx) for dy in range(k) for dx in range(k)]
         wts = self.weights[:n].view(-1, 1, 1)
         reg = self.config.filter_reg

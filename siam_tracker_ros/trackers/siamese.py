@@ -18,7 +18,8 @@ re-detection is taken back (LOST again, the box held before it restored); the fi
 of them still report LOST and the held box, so a look-alike seen for one frame never moves the box.
 With `distractor_memory`, look-alikes seen beside the confidently tracked target are remembered and
 may not be re-detected (libs/distractors.py); with `census_every`, a full-frame pass every so many
-confident frames also remembers those that never came beside it.
+confident frames also remembers those that never came beside it. The pass runs `census_tiles_per_frame`
+tiles a frame, so its cost is spread over frames instead of one latency spike.
 
 With `motion_compensation: true` the long-term mode also follows the camera (libs/motion.py): the last
 confident box moves with the measured image shift plus the target's own velocity. When that expected
@@ -92,6 +93,7 @@ class SiameseConfig:
     distractor_radius: float = 1.0       # target sizes: blocking distance (association: half)
     distractor_max_unseen: int = 30      # frames a look-alike is remembered without being seen
     census_every: int = 0                # >0: every this many confident frames, scan for look-alikes
+    census_tiles_per_frame: int = 0      # tiles of that scan run per frame (0: all in one frame)
 
     def __post_init__(self) -> None:
         if isinstance(self.state, dict):
@@ -128,6 +130,9 @@ class SiameseConfig:
             raise ConfigError("distractor_radius must be > 0 and distractor_max_unseen >= 0")
         if self.census_every < 0:
             raise ConfigError(f"census_every must be >= 0 (0: no look-alike census), got {self.census_every}")
+        if self.census_tiles_per_frame < 0:
+            raise ConfigError("census_tiles_per_frame must be >= 0 (0: the whole scan in one frame), got "
+                              f"{self.census_tiles_per_frame}")
 
 
 @dataclass
@@ -188,6 +193,7 @@ class SiameseTracker(Tracker):
         self._before_redetection: tuple | None = None  # what a failed re-detection restores
         self.distractors = DistractorMemory(config.distractor_radius, config.distractor_max_unseen)
         self.frame_index = 0
+        self._census_tiles: list[np.ndarray] = []  # tile centres of a census still to scan
 
     # -- network plumbing -------------------------------------------------------------------------
     def _to_tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
@@ -217,6 +223,7 @@ class SiameseTracker(Tracker):
         self.unconfirmed = 0
         self.distractors.reset()
         self.frame_index = 0
+        self._census_tiles = []
         if self.camera is not None:
             self.camera.reset(image)
 
@@ -385,9 +392,8 @@ class SiameseTracker(Tracker):
         if self.config.long_term and self.config.distractor_memory:
             self._remember_look_alikes(pick, state)
         self.after_frame(image, pick.out, pick.index, state)
-        if (self.config.long_term and self.config.distractor_memory and self.config.census_every > 0
-                and self._confidently_here(state) and self.frame_index % self.config.census_every == 0):
-            self._look_alike_census(image)
+        if self.config.long_term and self.config.distractor_memory and self.config.census_every > 0:
+            self._look_alike_census(image, state)
         return self._result(confidence, state, pick.out.score, pick.out.region)
 
     def _best_in(self, out: SearchOutput, window_influence: float | None = None,
@@ -447,14 +453,26 @@ class SiameseTracker(Tracker):
             far = [p for p, distance in peaks if distance > self.config.distractor_radius * extent]
             self.distractors.observe(far, extent, self.frame_index, add=True)
 
-    def _look_alike_census(self, image: np.ndarray) -> None:
+    def _look_alike_census(self, image: np.ndarray, state: TrackState) -> None:
         """While the target is confidently here, scan frame tiles (in turn, as a full-frame
         re-detection pass) for places re-detection would accept now: they are look-alikes, remembered
-        even when they never came into the normal search region beside the target."""
+        even when they never came into the normal search region beside the target. A scan starts
+        every `census_every` frames and runs `census_tiles_per_frame` of its tiles a frame; it is
+        dropped once the target is not confidently here (what it finds could be the target)."""
+        cfg = self.config
+        if not self._confidently_here(state):
+            self._census_tiles = []
+            return
+        if not self._census_tiles and self.frame_index % cfg.census_every == 0:
+            self._census_tiles = self.tile_centers(image.shape)
+        if not self._census_tiles:
+            return
+        count = cfg.census_tiles_per_frame or len(self._census_tiles)
+        tiles, self._census_tiles = self._census_tiles[:count], self._census_tiles[count:]
         extent = self.target_extent()
-        reach = self.config.distractor_radius * extent
+        reach = cfg.distractor_radius * extent
         found = []
-        for out in self.search(image, self.tile_centers(image.shape), self.config.lost_instance_size):
+        for out in self.search(image, tiles, cfg.lost_instance_size):
             online = self.online_scores(out)
             cols = out.score.shape[1]
             for i in local_peaks(out.score, self.config.redetect_min_score):
