@@ -475,12 +475,12 @@ class SiameseTracker(Tracker):
         for out in self.search(image, tiles, cfg.lost_instance_size):
             online = self.online_scores(out)
             cols = out.score.shape[1]
-            for i in local_peaks(out.score, self.config.redetect_min_score):
+            for i in local_peaks(out.score, cfg.redetect_min_score):
                 box = out.boxes[:, i // cols, i % cols]
                 if float(np.hypot(*(box[:2] - self.center))) <= reach:
                     continue
                 cand = self._candidate_at(out, online, int(i), box.copy(), 0.0)
-                if cand.confidence >= self.config.state.found_above and self.accept_candidate(cand):
+                if cand.confidence >= cfg.state.found_above and self.accept_candidate(cand):
                     found.append(box[:2].copy())
         self.distractors.observe(found, extent, self.frame_index, add=True, census=True)
 
