@@ -152,6 +152,46 @@ def test_a_redetection_needs_the_evidence_it_is_configured_to_need(weights, bag,
         assert again.state is TrackState.LOST and np.array_equal(again.box, held)
 
 
+@pytest.mark.parametrize(("min_similarity", "min_online", "min_extent", "found"),
+                         [(0.0, 0.0, 0.0, False), (0.88, 0.0, 0.0, True), (0.88, 5.0, 0.0, False),
+                          (0.88, 0.0, 1000.0, False)])
+def test_a_redetection_the_classifier_doubts_passes_on_the_first_frame_look(weights, bag, min_similarity,
+                                                                           min_online, min_extent, found):
+    """The classifier's gate set out of reach (`redetect_min_online` 5): the bag shown again is
+    re-detected only through its likeness to the first frame's target (`rescue_min_similarity`), and
+    not when the classifier's score is below `rescue_min_online` or the drawn target is smaller than
+    `rescue_min_extent`."""
+    frame, box, _, _ = bag
+    tracker, held = _lost_on_grey(bag, {"redetect_min_online": 5.0, "rescue_min_similarity": min_similarity,
+                                        "rescue_min_online": min_online, "rescue_min_extent": min_extent,
+                                        "confirm_frames": 0, "full_frame_after": 0,
+                                        "motion_compensation": False})
+    again = tracker.track(frame)
+    if found:
+        assert again.state is not TrackState.LOST
+        assert np.allclose(again.box[:2] + again.box[2:] / 2, box[:2] + box[2:] / 2, atol=10)
+    else:
+        assert again.state is TrackState.LOST and np.array_equal(again.box, held)
+
+
+def test_the_first_frame_look_tells_the_target_from_its_surroundings(weights, shared_dir):
+    """On vot_bag 40 frames on (the bag moved and turned), the bag's exemplar looks more like the first
+    frame's bag than any same-size box around it; the first frame's own box is the template itself."""
+    seq = load_sequence(shared_dir / "data" / "sequences" / "vot_bag")
+    tracker = build_tracker("drol_nano", device="cpu")
+    first = seq.groundtruth[0]
+    tracker.init(seq.frame(0), first)
+    drawn = np.r_[first[:2] + first[2:] / 2, first[2:]]
+    assert tracker.first_frame_similarity(seq.frame(0), drawn)[0] > 0.999
+    later, gt = seq.frame(40), seq.groundtruth[40]
+    target = np.r_[gt[:2] + gt[2:] / 2, gt[2:]]
+    shifts = [(dx, dy) for dx in (-2, 0, 2) for dy in (-2, 0, 2) if (dx, dy) != (0, 0)]
+    boxes = np.array([target] + [target + [dx * gt[2], dy * gt[3], 0, 0] for dx, dy in shifts])
+    sims = tracker.first_frame_similarity(later, boxes)  # one batch
+    assert sims.shape == (len(boxes),)
+    assert sims[0] > sims[1:].max() + 0.05
+
+
 @pytest.mark.parametrize("near_radius", [0.0, 1.0])
 def test_a_target_lost_in_view_is_first_looked_for_where_it_was(weights, bag, near_radius):
     """Lost in view (grey frames), then the bag shows up 200 px (1.4 target sizes) left of where it was

@@ -24,12 +24,14 @@ from siam_tracker_ros.errors import ConfigError
 from siam_tracker_ros.libs.augmentation import drol_augmentations
 from siam_tracker_ros.libs.boxes import cxcywh_to_xywh, iou_xywh
 from siam_tracker_ros.libs.cropping import crop_square
+from siam_tracker_ros.libs.distractors import local_peaks
 from siam_tracker_ros.libs.labels import gaussian_label, label_sigma
 from siam_tracker_ros.libs.optimization import conjugate_gradient, conjugate_gradient_steps, gauss_newton_cg
 from siam_tracker_ros.trackers.base import TrackState
 from siam_tracker_ros.trackers.siamese import SearchOutput, SiameseConfig, SiameseTracker
 
 NOT_FOUND, UNCERTAIN, HARD_NEGATIVE, NORMAL = "not_found", "uncertain", "hard_negative", "normal"
+_RIVALS = 8  # strongest other peaks a first-frame-look rescue is compared with (one batch of crops)
 
 
 @dataclass
@@ -321,6 +323,12 @@ class DROLConfig:
     redetect_min_online: float = 0.5
     redetect_min_evidence: float = 0.0  # online + Siamese logit / 10 a re-detection needs
     probation_min_online: float = 0.0  # classifier score every probation frame needs
+    # a candidate the classifier doubts (below the two above) still passes if it looks like the first
+    # frame's target this much (cosine of target descriptors; 0 = off) and scores >= rescue_min_online
+    rescue_min_similarity: float = 0.0
+    rescue_min_online: float = 0.0
+    rescue_margin: float = 0.0  # ...and looks more like it than any other peak of its crop, by this much
+    rescue_min_extent: float = 0.0  # px (sqrt(w*h)) the first frame's target needs for its look to count
     online: OnlineConfig = field(default_factory=OnlineConfig)
 
     def __post_init__(self) -> None:
@@ -345,6 +353,7 @@ class DROLTracker(SiameseTracker):
         self._template_candidate: tuple[float, np.ndarray] | None = None
         self._last_extracted: Tensor | None = None
         self._last_online: np.ndarray | None = None
+        self.first_extent = 0.0  # the drawn target's size, px (sqrt(w*h))
 
     @property
     def online_weight(self) -> float:
@@ -353,6 +362,7 @@ class DROLTracker(SiameseTracker):
     # -- first frame ---------------------------------------------------------------------------------
     def _init(self, image: np.ndarray, box: np.ndarray) -> None:
         super()._init(image, box)
+        self.first_extent = self.target_extent()
         cfg, ocfg = self.config, self.drol.online
         s_x, scale = self.search_size()
         big = crop_square(image, self.center, 2 * round(s_x), 2 * cfg.instance_size, self.pad_value)
@@ -402,19 +412,43 @@ class DROLTracker(SiameseTracker):
         z = d.conf_bias + d.conf_siamese * x + d.conf_online * onl
         return float(1.0 / (1.0 + math.exp(-z)))
 
-    def accept_candidate(self, pick) -> bool:
+    def accept_candidate(self, pick, image: np.ndarray | None = None) -> bool:
         """Besides the base's Siamese check: the classifier's score, and the evidence of both
-        (online + Siamese logit / 10), where the Siamese probability has saturated near 1."""
-        if not super().accept_candidate(pick):
+        (online + Siamese logit / 10), where the Siamese probability has saturated near 1. Where the
+        classifier's score falls short, the look of the target the user drew may stand in for it."""
+        if not super().accept_candidate(pick, image):
             return False
         if pick.online is None:
             return True
-        evidence = pick.online + _scaled_logit(pick.logit)
-        return pick.online >= self.drol.redetect_min_online and evidence >= self.drol.redetect_min_evidence
+        if pick.online + _scaled_logit(pick.logit) < self.drol.redetect_min_evidence:
+            return False
+        return pick.online >= self.drol.redetect_min_online or self._looks_like_first_frame(pick, image)
 
-    def holds_after_redetection(self, pick) -> bool:
-        ok = super().holds_after_redetection(pick)
-        return ok and (pick.online is None or pick.online >= self.drol.probation_min_online)
+    def holds_after_redetection(self, pick, image: np.ndarray) -> bool:
+        if not super().holds_after_redetection(pick, image):
+            return False
+        if pick.online is None or pick.online >= self.drol.probation_min_online:
+            return True
+        return self._looks_like_first_frame(pick, image)
+
+    def _looks_like_first_frame(self, pick, image: np.ndarray | None) -> bool:
+        """The classifier keeps learning the target's recent looks (and, after a drift, the wrong
+        object's), so a target back with a changed look can score low on it. The first frame's look
+        does not drift: a candidate that matches it closely passes, unless the classifier flatly
+        rejects it (below `rescue_min_online`), or another of the strongest peaks of its crop matches
+        about as well (`rescue_margin`: a look-alike, the case the classifier is there for)."""
+        d = self.drol
+        if image is None or d.rescue_min_similarity <= 0 or pick.online < d.rescue_min_online:
+            return False
+        if self.first_extent < d.rescue_min_extent:  # a few pixels blown up: matches any patch of road
+            return False
+        out, cols = pick.out, pick.out.score.shape[1]
+        peaks = local_peaks(out.score, self.config.redetect_min_score)
+        peaks = peaks[np.argsort(out.score.flat[peaks])[::-1]]
+        rivals = [out.boxes[:, i // cols, i % cols] for i in peaks]
+        rivals = [b for b in rivals if np.hypot(*(b[:2] - pick.box[:2])) > self.target_extent()][:_RIVALS]
+        sims = self.first_frame_similarity(image, np.array([pick.box] + rivals))
+        return sims[0] >= d.rescue_min_similarity and sims[0] >= sims[1:].max(initial=-1.0) + d.rescue_margin
 
     def select(self, out, score=None, online=None, online_weight=0.0, window_influence=None):
         """Base selection, then DROL's Eq. (7): the z_s box wins when it agrees and scores higher."""

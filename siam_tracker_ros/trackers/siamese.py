@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from siam_tracker_ros.errors import ConfigError
+from siam_tracker_ros.libs.appearance import similarity, target_descriptor
 from siam_tracker_ros.libs.boxes import (
     clip_center_size,
     context_size,
@@ -181,6 +182,7 @@ class SiameseTracker(Tracker):
         self.size = np.ones(2)
         self.pad_value = np.zeros(3)
         self.template_feat: torch.Tensor | None = None
+        self.first_look: torch.Tensor | None = None  # target descriptor of the first frame's template
         self.lost_frames = 0
         self._tile_cursor = 0
         self.last_scores: tuple[float, float | None] = (1.0, None)  # (Siamese, online) behind confidence
@@ -214,6 +216,7 @@ class SiameseTracker(Tracker):
         self.pad_value = image.mean(axis=(0, 1))
         z = self.crop(image, self.center, self.context_side(), cfg.exemplar_size)
         self.template_feat = self.embed([z])
+        self.first_look = target_descriptor(self.template_feat)
         self.state_machine.reset()
         self.lost_frames = 0
         self._tile_cursor = 0
@@ -335,13 +338,23 @@ class SiameseTracker(Tracker):
         """Confidence in [0, 1] of a chosen cell: the base uses its Siamese probability."""
         return float(np.clip(siamese, 0.0, 1.0))
 
-    def accept_candidate(self, pick: Candidate) -> bool:
-        """Whether a re-detection candidate may end LOST (besides the confidence threshold)."""
+    def accept_candidate(self, pick: Candidate, image: np.ndarray | None = None) -> bool:
+        """Whether a re-detection candidate may end LOST (besides the confidence threshold). `image` is
+        the frame, for checks that look at it again (DROL's first-frame look); without it only the
+        scores are checked (the look-alike census asks this of many candidates)."""
         return pick.siamese >= self.config.redetect_min_score
 
-    def holds_after_redetection(self, pick: Candidate) -> bool:
+    def holds_after_redetection(self, pick: Candidate, image: np.ndarray) -> bool:
         """Whether a frame in a re-detection's probation still looks like the target."""
         return pick.siamese >= self.config.redetect_min_score
+
+    def first_frame_similarity(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """How much the objects in `boxes` (N x cx, cy, w, h; one batch) look like the target the user
+        drew: cosine of target descriptors (libs/appearance.py), exemplar crops against the template."""
+        boxes = np.atleast_2d(boxes)
+        crops = [self.crop(image, b[:2], context_size(b[2:], self.config.context_amount),
+                           self.config.exemplar_size) for b in boxes]
+        return similarity(target_descriptor(self.embed(crops)), self.first_look)
 
     def after_frame(self, image: np.ndarray, out: SearchOutput, best: int, state: TrackState) -> None:
         """Called after a normal (not lost-mode) frame, once the target is updated."""
@@ -371,7 +384,7 @@ class SiameseTracker(Tracker):
         if self.probation > 0:
             self.probation -= 1
             self.unconfirmed = max(0, self.unconfirmed - 1)
-            undone = not self.holds_after_redetection(pick)
+            undone = not self.holds_after_redetection(pick, image)
         if undone:
             self._undo_redetection()
             confidence = min(confidence, self.config.state.lost_below)
@@ -605,7 +618,7 @@ class SiameseTracker(Tracker):
                    key=lambda cand: cand.confidence)
         self._adopt(pick)
         conf, box, out = pick.confidence, pick.box, pick.out
-        accepted = self.accept_candidate(pick) and not pick.blocked
+        accepted = self.accept_candidate(pick, image) and not pick.blocked
         if not accepted:  # a rejected candidate is no evidence of the target: report it as absent
             conf = min(conf, self.config.state.lost_below)
         state = self.state_machine.update(conf, can_recover=accepted)
