@@ -24,7 +24,6 @@ from siam_tracker_ros.errors import ConfigError
 from siam_tracker_ros.libs.augmentation import drol_augmentations
 from siam_tracker_ros.libs.boxes import cxcywh_to_xywh, iou_xywh
 from siam_tracker_ros.libs.cropping import crop_square
-from siam_tracker_ros.libs.distractors import local_peaks
 from siam_tracker_ros.libs.labels import gaussian_label, label_sigma
 from siam_tracker_ros.libs.optimization import conjugate_gradient, conjugate_gradient_steps, gauss_newton_cg
 from siam_tracker_ros.trackers.base import TrackState
@@ -442,11 +441,10 @@ class DROLTracker(SiameseTracker):
             return False
         if self.first_extent < d.rescue_min_extent:  # a few pixels blown up: matches any patch of road
             return False
-        out, cols = pick.out, pick.out.score.shape[1]
-        peaks = local_peaks(out.score, self.config.redetect_min_score)
-        peaks = peaks[np.argsort(out.score.flat[peaks])[::-1]]
-        rivals = [out.boxes[:, i // cols, i % cols] for i in peaks]
-        rivals = [b for b in rivals if np.hypot(*(b[:2] - pick.box[:2])) > self.target_extent()][:_RIVALS]
+        cells, boxes = self.peaks(pick.out)
+        boxes = boxes[np.argsort(pick.out.score.flat[cells])[::-1]]  # strongest first
+        extent = self.target_extent()
+        rivals = [b for b in boxes if np.hypot(*(b[:2] - pick.box[:2])) > extent][:_RIVALS]
         sims = self.first_frame_similarity(image, np.array([pick.box] + rivals))
         return sims[0] >= d.rescue_min_similarity and sims[0] >= sims[1:].max(initial=-1.0) + d.rescue_margin
 

@@ -445,13 +445,17 @@ class SiameseTracker(Tracker):
         """The target's size as one length (geometric mean of width and height), image px."""
         return float(np.sqrt(self.size[0] * self.size[1]))
 
+    def peaks(self, out: SearchOutput) -> tuple[np.ndarray, np.ndarray]:
+        """The Siamese map's peaks that pass `redetect_min_score`: their flat cell indices (K,) and
+        boxes (K, 4: cx, cy, w, h, a copy), in cell order."""
+        cells = local_peaks(out.score, self.config.redetect_min_score)
+        return cells, out.boxes.reshape(4, -1)[:, cells].T
+
     def _look_alike_positions(self, out: SearchOutput) -> list[np.ndarray]:
         """Centres of the Siamese map's peaks that pass `redetect_min_score`. The online score is not
         asked: a look-alike the classifier suppresses beside the target can score high on it once
         the target is gone."""
-        cols = out.score.shape[1]
-        return [out.boxes[:2, i // cols, i % cols].copy()
-                for i in local_peaks(out.score, self.config.redetect_min_score)]
+        return [box[:2].copy() for box in self.peaks(out)[1]]
 
     def _remember_look_alikes(self, pick: Candidate, state: TrackState) -> None:
         """After a normal frame: follow the remembered look-alikes to this frame's peaks (not the
@@ -487,9 +491,7 @@ class SiameseTracker(Tracker):
         found = []
         for out in self.search(image, tiles, cfg.lost_instance_size):
             online = self.online_scores(out)
-            cols = out.score.shape[1]
-            for i in local_peaks(out.score, cfg.redetect_min_score):
-                box = out.boxes[:, i // cols, i % cols]
+            for i, box in zip(*self.peaks(out)):
                 if float(np.hypot(*(box[:2] - self.center))) <= reach:
                     continue
                 cand = self._candidate_at(out, online, int(i), box.copy(), 0.0)
