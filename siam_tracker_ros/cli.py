@@ -102,7 +102,12 @@ def _run_pipeline(pipeline, source, init_box, args, out_dir: Path) -> list:
 def cmd_eval(args: argparse.Namespace) -> int:
     from siam_tracker_ros.evaluation.datasets import find_sequences, write_boxes, write_states
     from siam_tracker_ros.evaluation.metrics import evaluate_sequence, precision_curve, success_curve
-    from siam_tracker_ros.evaluation.out_of_view import EVENTS_FILE, load_out_of_view, out_of_view_metrics
+    from siam_tracker_ros.evaluation.out_of_view import (
+        EVENTS_FILE,
+        load_out_of_view,
+        out_of_view_metrics,
+        write_event_outcomes,
+    )
     from siam_tracker_ros.evaluation.plots import save_precision_plot, save_success_plot
     from siam_tracker_ros.evaluation.report import format_table
     from siam_tracker_ros.evaluation.runner import run_tracker
@@ -121,6 +126,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 for n in names}
     results: dict = {n: {} for n in names}
     absences: dict = {}  # tracker -> out-of-view metrics of the sequences that have events.txt
+    outcomes: list[dict] = []  # one per (tracker, sequence, out-of-view event)
     success: dict = {n: [] for n in names}
     precision: dict = {n: [] for n in names}
     total = sum(len(s.frame_paths) for s in sequences) * len(names)
@@ -139,13 +145,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 if (seq.path / EVENTS_FILE).is_file():
                     oov = out_of_view_metrics(boxes, run.states, load_out_of_view(seq.path))
                     absences.setdefault(name, []).append(oov)
+                    outcomes += [{"tracker": name, "sequence": seq.name, **e} for e in oov["events"]]
                 success[name].append(success_curve(boxes, seq.groundtruth))
                 precision[name].append(precision_curve(boxes, seq.groundtruth))
             del frames
     print(format_table(results))
+    out_dir.mkdir(parents=True, exist_ok=True)
     if absences:
         print("\n" + format_out_of_view(absences))
-    out_dir.mkdir(parents=True, exist_ok=True)
+        write_event_outcomes(out_dir / "out_of_view_events.csv", outcomes)
+        print(f"per event: {out_dir / 'out_of_view_events.csv'}")
     save_success_plot({n: np.mean(c, axis=0) for n, c in success.items()}, out_dir / "success.png")
     save_precision_plot({n: np.mean(c, axis=0) for n, c in precision.items()}, out_dir / "precision.png")
     print(f"plots: {out_dir / 'success.png'}, {out_dir / 'precision.png'}; raw results under {out_dir}/")
@@ -163,9 +172,10 @@ def _event_totals(events: list[dict]) -> tuple[int, float, int, float]:
 def format_out_of_view(absences: dict) -> str:
     """Totals over a tracker's out-of-view sequences: frames weighted for lost%, events counted."""
     lines = [
-        "Out-of-view (lost% from the 3rd absent frame on; re-acquired: IoU >= 0.3 within 10 frames)",
+        "Out-of-view (lost% from the 3rd absent frame on; re-acquired: IoU >= 0.3 within 10 frames;",
+        "missed: stayed lost = LOST through the 10 frames; box off = boxes there, none with IoU >= 0.3)",
         f"{'tracker':<14}{'absent fr':>10}{'lost %':>8}{'events':>8}{'re-acq %':>10}{'lost% visible':>15}"
-        f"{'median delay':>14}",
+        f"{'median delay':>14}{'stayed lost':>13}{'box off':>9}",
     ]
     for name, metrics in absences.items():
         events = [e for m in metrics for e in m["events"]]
@@ -175,8 +185,10 @@ def format_out_of_view(absences: dict) -> str:
                            for m in metrics if m["visible_frames"])
         delays = [e["delay"] for e in events if e["delay"] is not None]
         delay = f"{np.median(delays):.0f} fr" if delays else "-"  # frames from the target's return
+        missed = [e["outcome"] for e in events]
         lines.append(f"{name:<14}{absent:>10}{lost_pct:>8.1f}{judged:>8}{reacquired_pct:>10.1f}"
-                     f"{100 * lost_visible / max(visible, 1):>15.1f}{delay:>14}")
+                     f"{100 * lost_visible / max(visible, 1):>15.1f}{delay:>14}"
+                     f"{missed.count('stayed lost'):>13}{missed.count('box off'):>9}")
     lines += ["", "Events where the tracker was on the target as it left (mean IoU >= 0.3 over the 5 frames",
               "before; the others follow a tracking failure)",
               f"{'tracker':<14}{'events':>8}{'absent fr':>10}{'lost %':>8}{'re-acq %':>10}"]

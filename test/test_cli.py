@@ -182,9 +182,20 @@ def test_make_oov_then_eval_reports_absences(shared_dir, tmp_path, capsys):
     absent_frames, lost_pct, events, reacquired_pct = row.split()[1:5]
     assert int(absent_frames) > 0 and int(events) >= 1 and 0.0 <= float(lost_pct) <= 100.0
     # median frames to re-acquire: a count within the 10-frame window, or "-" when none was re-acquired
-    delay = row.split()[6]
+    delay, (stayed_lost, box_off) = row.split()[6], row.split()[-2:]  # delay: "2 fr" or "-"
     assert (delay == "-") == (float(reacquired_pct) == 0.0)
     assert delay == "-" or 0 <= int(delay) <= 10
+    # every event in the per-event table, its outcome agreeing with its re-acquisition and the counts
+    table = (tmp_path / "eval" / "out_of_view_events.csv").read_text().splitlines()
+    header, rows = table[0].split(","), [dict(zip(table[0].split(","), r.split(","))) for r in table[1:]]
+    assert header[:4] == ["tracker", "sequence", "start", "end"] and rows
+    assert {(r["tracker"], r["sequence"]) for r in rows} == {("nano", "uav123_person12_1_oov")}
+    assert all((r["outcome"] == "re-acquired") == (r["reacquired"] == "True") for r in rows)
+    outcomes = [r["outcome"] for r in rows if r["outcome"]]  # empty: the event ends with the sequence
+    assert len(outcomes) == int(events)
+    assert (outcomes.count("stayed lost"), outcomes.count("box off")) == (int(stayed_lost), int(box_off))
+    share = 100 * outcomes.count("re-acquired") / len(outcomes)
+    assert share == pytest.approx(float(reacquired_pct), abs=0.05)
     # the breakdown by whether the tracker was on the target as it left: a subset of those events
     start = next(i for i, line in enumerate(lines) if line.startswith("Events where"))
     held, total = next(line for line in lines[start:] if line.startswith("nano")).split()[1].split("/")

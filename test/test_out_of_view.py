@@ -135,6 +135,7 @@ def test_out_of_view_metrics(built):
     assert [e["delay"] for e in m["events"]] == [0, 0]
     assert m["absent_frames"] == sum(e - s - 2 for s, e in oov.events)  # from the 3rd absent frame
     assert all(e["on_target"] and e["lost_frames"] == e["absent_frames"] for e in m["events"])
+    assert [e["outcome"] for e in m["events"]] == ["re-acquired"] * 2
     assert sum(e["absent_frames"] for e in m["events"]) == m["absent_frames"]
 
     # a tracker that was off the target before the first event: that event is not "on target"
@@ -156,6 +157,17 @@ def test_out_of_view_metrics(built):
     gone = ["tracking"] * oov.events[0][0] + ["lost"] * (len(oov) - oov.events[0][0])
     m = out_of_view_metrics(pred, gone, oov)
     assert m["reacquisition_rate"] == 0.0 and not m["events"][0]["reacquired"]
+    assert m["events"][0]["outcome"] == "stayed lost"
+
+    # following something else from the return on: boxes reported, none on the target
+    end = oov.events[0][1]
+    astray = pred.copy()
+    astray[end : end + 10, 0] += 1000.0
+    m = out_of_view_metrics(astray, states, oov)
+    assert [e["outcome"] for e in m["events"]] == ["box off", "re-acquired"]
+    lost_once = list(states)
+    lost_once[end] = TrackState.LOST  # one LOST frame in the window does not make it "stayed lost"
+    assert out_of_view_metrics(astray, lost_once, oov)["events"][0]["outcome"] == "box off"
     with pytest.raises(ValueError, match="one per frame"):
         out_of_view_metrics(pred[:-1], states, oov)
 

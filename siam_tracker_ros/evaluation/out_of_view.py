@@ -435,6 +435,18 @@ def write_events(path, events: list[tuple[int, int]]) -> None:
     Path(path).write_text(text + "".join(f"{int(s)},{int(e)}\n" for s, e in events))
 
 
+EVENT_COLUMNS = ("tracker", "sequence", "start", "end", "on_target", "absent_frames", "lost_frames",
+                 "reacquired", "delay", "outcome")
+
+
+def write_event_outcomes(path, rows: list[dict]) -> None:
+    """One CSV line per (tracker, sequence, event) of `out_of_view_metrics` (its event dicts with
+    `tracker` and `sequence` added): which events were missed, and how. Empty fields for None."""
+    lines = [",".join(EVENT_COLUMNS)]
+    lines += [",".join("" if row.get(c) is None else str(row[c]) for c in EVENT_COLUMNS) for row in rows]
+    Path(path).write_text("\n".join(lines) + "\n")
+
+
 def read_events(path) -> list[tuple[int, int]]:
     events = []
     for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
@@ -500,7 +512,10 @@ def out_of_view_metrics(pred_boxes, states, seq: OutOfViewSequence) -> dict:
     lost_when_visible: share of frames with the target (partly) in view, frame 0 excluded, reported LOST.
     Per event also: on_target, whether the tracker was on the target as it left (mean IoU >= 0.3 over
     the 5 frames before the absence; an event after a tracking failure tests the failure, not the
-    absence handling), and its counted absent frames and how many of them were reported LOST.
+    absence handling), its counted absent frames and how many of them were reported LOST, and its
+    outcome: "re-acquired"; "stayed lost" (LOST through the whole window); "box off" (boxes reported in
+    the window, none with IoU >= 0.3: a look-alike taken while absent or at the return, or the target
+    with a box of the wrong size); None for an event that ends with the sequence.
     """
     pred = np.asarray(pred_boxes, dtype=np.float64).reshape(-1, 4)
     names = [_state_value(s) for s in states]
@@ -522,7 +537,7 @@ def out_of_view_metrics(pred_boxes, states, seq: OutOfViewSequence) -> dict:
         on_target = bool(before.size) and float(before.mean()) >= REACQUIRE_IOU
         event = {"start": start, "end": end, "on_target": on_target,
                  "absent_frames": int(end - span.start), "lost_frames": int(lost[span].sum()),
-                 "reacquired": None, "delay": None}
+                 "reacquired": None, "delay": None, "outcome": None}
         per_event.append(event)
         if end >= n:
             continue
@@ -531,6 +546,8 @@ def out_of_view_metrics(pred_boxes, states, seq: OutOfViewSequence) -> dict:
         good = np.flatnonzero((iou >= REACQUIRE_IOU) & ~lost[window])
         event["reacquired"] = bool(good.size)
         event["delay"] = int(good[0]) if good.size else None
+        event["outcome"] = ("re-acquired" if good.size else "stayed lost" if lost[window].all()
+                            else "box off")
     visible = ~np.asarray(seq.absent, dtype=bool)
     visible[:1] = False
     judged = [e["reacquired"] for e in per_event if e["reacquired"] is not None]
