@@ -185,10 +185,10 @@ def format_out_of_view(absences: dict) -> str:
                            for m in metrics if m["visible_frames"])
         delays = [e["delay"] for e in events if e["delay"] is not None]
         delay = f"{np.median(delays):.0f} fr" if delays else "-"  # frames from the target's return
-        missed = [e["outcome"] for e in events]
+        outcomes = [e["outcome"] for e in events]
         lines.append(f"{name:<14}{absent:>10}{lost_pct:>8.1f}{judged:>8}{reacquired_pct:>10.1f}"
                      f"{100 * lost_visible / max(visible, 1):>15.1f}{delay:>14}"
-                     f"{missed.count('stayed lost'):>13}{missed.count('box off'):>9}")
+                     f"{outcomes.count('stayed lost'):>13}{outcomes.count('box off'):>9}")
     lines += ["", "Events where the tracker was on the target as it left (mean IoU >= 0.3 over the 5 frames",
               "before; the others follow a tracking failure)",
               f"{'tracker':<14}{'events':>8}{'absent fr':>10}{'lost %':>8}{'re-acq %':>10}"]

@@ -187,7 +187,8 @@ def test_make_oov_then_eval_reports_absences(shared_dir, tmp_path, capsys):
     assert delay == "-" or 0 <= int(delay) <= 10
     # every event in the per-event table, its outcome agreeing with its re-acquisition and the counts
     table = (tmp_path / "eval" / "out_of_view_events.csv").read_text().splitlines()
-    header, rows = table[0].split(","), [dict(zip(table[0].split(","), r.split(","))) for r in table[1:]]
+    header = table[0].split(",")
+    rows = [dict(zip(header, line.split(","))) for line in table[1:]]
     assert header[:4] == ["tracker", "sequence", "start", "end"] and rows
     assert {(r["tracker"], r["sequence"]) for r in rows} == {("nano", "uav123_person12_1_oov")}
     assert all((r["outcome"] == "re-acquired") == (r["reacquired"] == "True") for r in rows)
