@@ -455,7 +455,7 @@ class SiameseTracker(Tracker):
         """Centres of the Siamese map's peaks that pass `redetect_min_score`. The online score is not
         asked: a look-alike the classifier suppresses beside the target can score high on it once
         the target is gone."""
-        return [box[:2].copy() for box in self.peaks(out)[1]]
+        return [box[:2] for box in self.peaks(out)[1]]
 
     def _remember_look_alikes(self, pick: Candidate, state: TrackState) -> None:
         """After a normal frame: follow the remembered look-alikes to this frame's peaks (not the
@@ -494,9 +494,9 @@ class SiameseTracker(Tracker):
             for i, box in zip(*self.peaks(out)):
                 if float(np.hypot(*(box[:2] - self.center))) <= reach:
                     continue
-                cand = self._candidate_at(out, online, int(i), box.copy(), 0.0)
+                cand = self._candidate_at(out, online, int(i), box, 0.0)
                 if cand.confidence >= cfg.state.found_above and self.accept_candidate(cand):
-                    found.append(box[:2].copy())
+                    found.append(box[:2])
         self.distractors.observe(found, extent, self.frame_index, add=True, census=True)
 
     def _adopt(self, pick: Candidate) -> None:
