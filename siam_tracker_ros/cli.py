@@ -103,6 +103,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from siam_tracker_ros.evaluation.datasets import find_sequences, write_boxes, write_states
     from siam_tracker_ros.evaluation.metrics import evaluate_sequence, precision_curve, success_curve
     from siam_tracker_ros.evaluation.out_of_view import (
+        EVENT_OUTCOMES_FILE,
         EVENTS_FILE,
         load_out_of_view,
         out_of_view_metrics,
@@ -153,8 +154,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     if absences:
         print("\n" + format_out_of_view(absences))
-        write_event_outcomes(out_dir / "out_of_view_events.csv", outcomes)
-        print(f"per event: {out_dir / 'out_of_view_events.csv'}")
+        write_event_outcomes(out_dir / EVENT_OUTCOMES_FILE, outcomes)
+        print(f"per event: {out_dir / EVENT_OUTCOMES_FILE}")
     save_success_plot({n: np.mean(c, axis=0) for n, c in success.items()}, out_dir / "success.png")
     save_precision_plot({n: np.mean(c, axis=0) for n, c in precision.items()}, out_dir / "precision.png")
     print(f"plots: {out_dir / 'success.png'}, {out_dir / 'precision.png'}; raw results under {out_dir}/")

@@ -59,6 +59,7 @@ REACQUIRE_WITHIN = 10  # frames, from the first visible frame after an event
 REACQUIRE_IOU = 0.3
 ON_TARGET_FRAMES = 5  # frames before an event over which the tracker must have been on the target
 EVENTS_FILE = "events.txt"
+EVENT_OUTCOMES_FILE = "out_of_view_events.csv"  # what `siam-track eval` writes per event
 CAMERA_FILE = "camera.txt"
 
 
