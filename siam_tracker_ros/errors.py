@@ -9,7 +9,7 @@ class SiamTrackerError(Exception):
 
 
 class InvalidBoxError(SiamTrackerError, ValueError):
-    """A box that cannot be tracked: NaN, zero or negative size, or entirely outside the image."""
+    """A box that cannot be tracked: NaN, under 1x1 px, over twice the image's size, or outside it."""
 
 
 class InvalidImageError(SiamTrackerError, ValueError):
@@ -33,3 +33,7 @@ class SourceError(SiamTrackerError):
 
 class ConfigError(SiamTrackerError, ValueError):
     """A tracker config or parameter value that is out of range or malformed."""
+
+
+class TrackerFailure(SiamTrackerError):
+    """The tracker itself failed (CUDA, numerics): tracking stopped; a new box restarts it."""

@@ -12,6 +12,7 @@ command line (so `siam-track track` on a bag gives exactly what the node would p
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import math
 import numbers
@@ -24,7 +25,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from siam_tracker_ros.errors import ConfigError, SiamTrackerError
+from siam_tracker_ros.errors import ConfigError, InvalidBoxError, SiamTrackerError, TrackerFailure
 from siam_tracker_ros.libs.boxes import validate_box
 from siam_tracker_ros.trackers.base import Tracker, TrackResult, TrackState, check_image
 from siam_tracker_ros.trackers.registry import CPU_BACKENDS, DEFAULT_TRACKER
@@ -299,7 +300,7 @@ class TrackingPipeline:
         A frame at or before the newest one already tracked (e.g. one caught up on by `request_init`)
         is not tracked twice: the newest output is returned, with its own stamp. Raises InvalidBoxError
         when a pending box does not fit this frame (the request is dropped), InvalidImageError for a frame
-        that is not BGR uint8, and whatever the tracker raises.
+        that is not BGR uint8, and TrackerFailure when the tracker itself fails (tracking stops: IDLE).
         """
         start = time.perf_counter()
         stamp_ns = int(stamp_ns)
@@ -312,13 +313,15 @@ class TrackingPipeline:
                 box, wanted = self._pending
                 if wanted is None or stamp_ns >= wanted - self._tolerance_ns:
                     self._pending = None
-                    out = self._start(image, stamp_ns, box)
+                    with self._stop_on_failure("start on the box"):
+                        out = self._start(image, stamp_ns, box)
                     return replace(out, latency_s=time.perf_counter() - start)
             if self._box is None or self._tracker is None:
                 return TrackerOutput.idle(stamp_ns, self.tracker_name)
             if self._last is not None and stamp_ns <= self._last.stamp_ns:
                 return self._last
-            out = self._track(image, stamp_ns)
+            with self._stop_on_failure("track"):
+                out = self._track(image, stamp_ns)
             return replace(out, latency_s=time.perf_counter() - start)
 
     # -- target -----------------------------------------------------------------------------------
@@ -326,9 +329,9 @@ class TrackingPipeline:
         """Start (or stop) tracking; see the class docstring. Returns the output for the newest frame
         after initialising and catching up, or None while the request is pending (no frame yet).
 
-        Raises InvalidBoxError for NaN, negative or one-sided zero sizes and boxes outside the image
-        (the current target is kept), SiamTrackerError when no tracker is loaded or the box's frame is
-        no longer buffered.
+        Raises InvalidBoxError for NaN, boxes under 1x1 px (other than the 0x0 stop), over twice the
+        image's size or outside it (the current target is kept), SiamTrackerError when no tracker is loaded or
+        the box's frame is no longer buffered, TrackerFailure when the tracker fails on it (IDLE).
         """
         start = time.perf_counter()
         b = np.asarray(box, dtype=np.float64).reshape(-1)
@@ -346,9 +349,10 @@ class TrackingPipeline:
                 self._pending = (b, None if stamp_ns is None else int(stamp_ns))
                 return None
             self._pending = None
-            out = self._start(frame[1], frame[0], b)
-            for stamp, image in self._buffer.after(frame[0]):
-                out = self._track(image, stamp)
+            with self._stop_on_failure("start on the box"):
+                out = self._start(frame[1], frame[0], b)
+                for stamp, image in self._buffer.after(frame[0]):
+                    out = self._track(image, stamp)
             return replace(out, latency_s=time.perf_counter() - start)
 
     def _init_frame(self, box: np.ndarray, stamp_ns: int | None) -> tuple[int, np.ndarray] | None:
@@ -383,8 +387,9 @@ class TrackingPipeline:
     def set_tracker(self, tracker: Tracker | None) -> None:
         """Switch trackers live. When a target is followed, the new tracker is initialised with the
         current box on the frame that box was found in (while LOST: the last good box), so following
-        continues without a new box. None unloads the tracker (IDLE). Raises InvalidBoxError when the
-        current box cannot start the new tracker; the pipeline is then IDLE with the new tracker."""
+        continues without a new box. None unloads the tracker (IDLE). Raises InvalidBoxError or
+        TrackerFailure when the current box cannot start the new tracker; the pipeline is then IDLE with
+        the new tracker."""
         with self._lock:
             self._tracker = tracker
             if tracker is None:
@@ -398,15 +403,29 @@ class TrackingPipeline:
             if frame is None:
                 self._pending = (self._box, None)
                 return
-            try:
+            with self._stop_on_failure("take over the target", refused_box_keeps_target=False):
                 tracker.init(frame[1], self._box)
-            except SiamTrackerError:
-                self.reset()
-                raise
             if last is not None:
                 self._last = replace(last, tracker_name=tracker.name)
 
     # -- internals (lock held) ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _stop_on_failure(self, what: str, refused_box_keeps_target: bool = True):
+        """A box the tracker refuses (InvalidBoxError, checked before the tracker changes) leaves the
+        current target as it was, unless the tracker was just swapped. Anything else the tracker
+        raises leaves it in an unknown state: stop (IDLE), so nobody is told TRACKING about a box that
+        is no longer updated, and raise TrackerFailure, which says so."""
+        try:
+            yield
+        except InvalidBoxError:
+            if not refused_box_keeps_target:
+                self.reset()
+            raise
+        except Exception as exc:
+            self.reset()
+            raise TrackerFailure(f"{self.tracker_name} failed to {what} ({exc!r}); tracking stopped, "
+                                 "send the target's box again") from exc
+
     def _start(self, image: np.ndarray, stamp_ns: int, box: np.ndarray) -> TrackerOutput:
         self._tracker.init(image, box)
         self._box = np.asarray(box, dtype=np.float64).copy()

@@ -106,6 +106,7 @@ def test_unreadable_frame_is_named(shared_dir, tmp_path, capsys):
 @pytest.mark.parametrize(("box", "words"), [
     ("5000,5000,20,20", "outside"),
     ("10,10,0,20", "zero"),
+    ("0,10,5000,20", "twice the size"),
     ("nan,10,20,20", "NaN"),
     ("10,10,20", "four numbers"),
 ])

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from siam_tracker_ros.errors import ConfigError, InvalidBoxError, SiamTrackerError
+from siam_tracker_ros.errors import ConfigError, InvalidBoxError, SiamTrackerError, TrackerFailure
 from siam_tracker_ros.libs.boxes import iou_xywh
 from siam_tracker_ros.pipeline import (
     PARAMETERS,
@@ -26,6 +26,7 @@ from siam_tracker_ros.pipeline import (
     build_tracker_for,
     tracker_device,
 )
+from siam_tracker_ros.trackers.base import Tracker, TrackResult
 from siam_tracker_ros.trackers.registry import available_trackers, build_tracker, load_config
 
 SEQUENCE = "data/sequences/vot_bag"
@@ -173,7 +174,8 @@ def test_zero_size_box_stops_tracking_and_bad_boxes_keep_the_current_target(sequ
     pipe.request_init(gt[0])  # no stamp: the newest frame
     pipe.process(frames[1], stamp(1))
     box = pipe.target_box
-    for bad in ([np.nan, 10, 20, 20], [10, 10, -5, 20], [10, 10, 0, 20], [1000, 1000, 20, 20], [1, 2, 3]):
+    for bad in ([np.nan, 10, 20, 20], [10, 10, -5, 20], [10, 10, 0, 20], [10, 10, 0.5, 20],
+                [1000, 1000, 20, 20], [0, 10, 20000, 1], [1, 2, 3]):
         with pytest.raises(InvalidBoxError):
             pipe.request_init(bad, stamp(1))
         assert np.array_equal(pipe.target_box, box), f"{bad} must not change the target"
@@ -230,6 +232,62 @@ def test_set_tracker_keeps_following_the_target(sequence, trackers):
         assert iou_xywh(np.array(out.box), gt[i]) > 0.4, f"frame {i}: lost the target after switching"
     pipe.set_tracker(None)
     assert pipe.target_box is None and pipe.process(frames[8], stamp(8)).state is TargetState.IDLE
+
+
+@pytest.mark.parametrize("name", ["nano", "drol_nano", "cv2_nano"])
+def test_every_box_the_checks_accept_starts_the_tracker(sequence, trackers, name):
+    """The extremes validate_box lets through (1x1 px, twice the image's size, a box half outside) start
+    and track on real frames: they must not reach the tracker only to make it raise."""
+    frames, _ = sequence
+    height, width = frames[0].shape[:2]
+    pipe = TrackingPipeline(trackers(name))
+    pipe.process(frames[0], stamp(0))
+    extremes = ([100, 100, 1, 1], [-width / 2, -height / 2, 2 * width, 2 * height], [width - 10, 50, 40, 30])
+    for i, box in enumerate(extremes, start=1):
+        pipe.request_init(box)
+        out = pipe.process(frames[i], stamp(i))
+        assert out.state is not TargetState.IDLE and all(math.isfinite(v) for v in out.box), f"{box}: {out}"
+
+
+class _FailsOnTrack(Tracker):
+    """A tracker whose device fails after start-up (as CUDA can): the fault the pipeline must survive."""
+
+    name = "fails_on_track"
+
+    def _init(self, image, box):
+        self.box = box
+
+    def _track(self, image) -> TrackResult:
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+
+class _FailsOnInit(_FailsOnTrack):
+    name = "fails_on_init"
+
+    def _init(self, image, box):
+        raise MemoryError("cannot allocate the search crop")
+
+
+def test_a_tracker_failure_stops_tracking_clearly_and_a_new_box_restarts(sequence, trackers):
+    frames, gt = sequence
+    pipe = TrackingPipeline(_FailsOnTrack())
+    pipe.process(frames[0], stamp(0))
+    pipe.request_init(gt[0])
+    with pytest.raises(TrackerFailure, match="fails_on_track failed to track.*illegal memory.*send the"):
+        pipe.process(frames[1], stamp(1))
+    assert pipe.target_box is None, "a tracker that failed must not be reported as following the target"
+    assert pipe.process(frames[2], stamp(2)).state is TargetState.IDLE
+
+    pipe.set_tracker(trackers("nano"))
+    pipe.request_init(gt[2])
+    assert iou_xywh(np.array(pipe.process(frames[3], stamp(3)).box), gt[3]) > 0.5
+
+    with pytest.raises(TrackerFailure, match="fails_on_init failed to take over the target.*MemoryError"):
+        pipe.set_tracker(_FailsOnInit())  # the live switch: the new tracker cannot start on the box
+    assert pipe.target_box is None and pipe.process(frames[4], stamp(4)).state is TargetState.IDLE
+    with pytest.raises(TrackerFailure, match="failed to start on the box"):
+        pipe.request_init(gt[4])
+    assert pipe.target_box is None and not pipe.init_pending
 
 
 def test_stamps_going_back_restart_the_timeline(sequence, trackers):
@@ -295,7 +353,10 @@ PARAMS_FILES = sorted((Path(__file__).resolve().parents[1] / "config").glob("*.p
 
 @pytest.mark.parametrize("path", PARAMS_FILES, ids=[p.name for p in PARAMS_FILES])
 def test_params_files_hold_every_parameter_with_its_declared_type(path):
-    values = yaml.safe_load(path.read_text())["siam_tracker"]["ros__parameters"]
+    content = yaml.safe_load(path.read_text())
+    # /**, not the node's name: a node-name key outranks launch arguments (wildcards) whatever the order
+    assert list(content) == ["/**"], f"{path.name}: parameters go under /** (see launch/track.launch.py)"
+    values = content["/**"]["ros__parameters"]
     assert sorted(values) == sorted(p.name for p in PARAMETERS), "a params file sets every parameter"
     for info in PARAMETERS:  # rclpy refuses a value whose type differs from the declared default's
         value = values[info.name]

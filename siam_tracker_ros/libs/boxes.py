@@ -44,7 +44,8 @@ def validate_box(box: Sequence[float], image_shape: tuple[int, ...]) -> np.ndarr
     """Check an initial box against an image; return it as float array or raise InvalidBoxError.
 
     A box may cross the image border (the target is partly out of view) but must overlap the image,
-    have a positive size and hold only finite numbers.
+    be at least 1x1 px and at most twice the image's size (beyond, it describes no target in the image
+    and the crops around it would need gigabytes), and hold only finite numbers.
     """
     b = np.asarray(box, dtype=np.float64).reshape(-1)
     if b.size != 4:
@@ -52,9 +53,13 @@ def validate_box(box: Sequence[float], image_shape: tuple[int, ...]) -> np.ndarr
     if not np.all(np.isfinite(b)):
         raise InvalidBoxError(f"box {b.tolist()} holds NaN or infinite values")
     x, y, w, h = b
-    if w <= 0 or h <= 0:
-        raise InvalidBoxError(f"box {b.tolist()} has zero or negative size; draw a box of at least 1x1 px")
+    if w < 1 or h < 1:
+        raise InvalidBoxError(f"box {b.tolist()} has a zero, negative or sub-pixel size; draw a box of at "
+                              "least 1x1 px")
     height, width = image_shape[:2]
+    if w > 2 * width or h > 2 * height:
+        raise InvalidBoxError(f"box {b.tolist()} is more than twice the size of the {width}x{height} image; "
+                              "draw a box around the target")
     if x >= width or y >= height or x + w <= 0 or y + h <= 0:
         raise InvalidBoxError(
             f"box {b.tolist()} lies entirely outside the {width}x{height} image; "
