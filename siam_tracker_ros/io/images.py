@@ -62,8 +62,9 @@ _FROM_BGR = {
     "bgra": cv2.COLOR_BGR2BGRA,
     "rgba": cv2.COLOR_BGR2RGBA,
     "mono8": cv2.COLOR_BGR2GRAY,
-    "uyvy": cv2.COLOR_BGR2YUV_UYVY,
-    "yuyv": cv2.COLOR_BGR2YUV_YUY2,
+    # OpenCV >= 4.9 only (Ubuntu's python3-opencv is 4.5/4.6): looked up, so importing never fails there
+    "uyvy": getattr(cv2, "COLOR_BGR2YUV_UYVY", None),
+    "yuyv": getattr(cv2, "COLOR_BGR2YUV_YUY2", None),
 }
 
 
@@ -152,7 +153,11 @@ def bgr_to_image_fields(image: np.ndarray, encoding: str = "bgr8") -> dict:
     else:
         if kind in ("uyvy", "yuyv") and width % 2:
             raise InvalidImageError(f"{layout.name} needs an even image width, got {width}")
-        out = cv2.cvtColor(image, _FROM_BGR[kind])
+        code = _FROM_BGR[kind]
+        if code is None:
+            raise ConfigError(f"writing {layout.name} images needs OpenCV >= 4.9 (this is "
+                              f"{cv2.__version__}); write bgr8 or rgb8")
+        out = cv2.cvtColor(image, code)
     return {
         "height": int(height),
         "width": int(width),

@@ -38,7 +38,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Float32
 from std_srvs.srv import Trigger
 
-from siam_tracker_ros.errors import SiamTrackerError
+from siam_tracker_ros.errors import SiamTrackerError, TrackerFailure
 from siam_tracker_ros.io.images import bgr_to_image_fields
 from siam_tracker_ros.io.tracker_messages import (
     BOX_TOPIC,
@@ -128,6 +128,8 @@ class TrackerNode(Node):
         self._frames: LatestFrameSlot[_Frame] = LatestFrameSlot()
         self._build_requests: LatestFrameSlot[NodeParams] = LatestFrameSlot()
         self._stopping = threading.Event()
+        # Ctrl-C shuts the context down before destroy_node runs: the threads must stop publishing then
+        self.context.on_shutdown(self._stopping.set)
         self._clicks = ClickBox()
         self._input_rate = RateWindow()
         self._output_rate = RateWindow()
@@ -197,29 +199,36 @@ class TrackerNode(Node):
         return SetParametersResult(successful=True)
 
     def _build_loop(self) -> None:
-        log = self.get_logger()
         while not self._stopping.is_set():
             params = self._build_requests.take(timeout=0.5)
             if params is None or params.tracker_spec() == self._running.tracker_spec():
                 continue
-            log.info(f"loading tracker {params.tracker} (device {params.device}); {self._running.tracker} "
-                     "keeps tracking meanwhile")
             try:
-                tracker, notes = build_tracker_for(params)
-            except Exception as exc:  # noqa: BLE001 - weights, CUDA or config problems: keep the old tracker
-                log.error(f"could not load tracker {params.tracker!r}: {exc}; still tracking with "
-                          f"{self._running.tracker}")
-                if not self._build_requests.pending:
-                    self._revert_tracker_parameters()
-                continue
-            for note in notes:
-                log.warning(note)
-            try:
-                self._pipeline.set_tracker(tracker)
-            except SiamTrackerError as exc:
-                log.warning(f"{tracker.name} could not take over the target ({exc}); send a new box")
-            self._running = params
-            log.info(f"tracker {tracker.name} running on {tracker_device(tracker)}")
+                self._switch_tracker(params)
+            except Exception as exc:  # noqa: BLE001 - the thread must live on for the next change
+                self.get_logger().error(f"switching to tracker {params.tracker!r} failed: {exc!r}")
+
+    def _switch_tracker(self, params: NodeParams) -> None:
+        """Build the tracker `params` name while the old one keeps tracking, then hand the target over."""
+        log = self.get_logger()
+        log.info(f"loading tracker {params.tracker} (device {params.device}); {self._running.tracker} "
+                 "keeps tracking meanwhile")
+        try:
+            tracker, notes = build_tracker_for(params)
+        except Exception as exc:  # noqa: BLE001 - weights, CUDA or config problems: keep the old tracker
+            log.error(f"could not load tracker {params.tracker!r}: {exc}; still tracking with "
+                      f"{self._running.tracker}")
+            if not self._build_requests.pending:
+                self._revert_tracker_parameters()
+            return
+        for note in notes:
+            log.warning(note)
+        try:
+            self._pipeline.set_tracker(tracker)  # on any failure it is IDLE with the new tracker
+        except SiamTrackerError as exc:
+            log.warning(f"{tracker.name} could not take over the target ({exc}); send a new box")
+        self._running = params
+        log.info(f"tracker {tracker.name} running on {tracker_device(tracker)}")
 
     def _revert_tracker_parameters(self) -> None:
         """Put the parameters back to what the running tracker was built from, so `ros2 param get`
@@ -278,8 +287,18 @@ class TrackerNode(Node):
         log = self.get_logger()
         try:
             out = self._pipeline.request_init(box, stamp_ns)
+        except TrackerFailure as exc:  # the pipeline stopped tracking (IDLE)
+            self._errors += 1
+            log.error(f"{source}: {exc}", throttle_duration_sec=1.0)
+            return
         except SiamTrackerError as exc:
             log.warning(f"{source} ignored: {exc}", throttle_duration_sec=1.0)
+            return
+        except Exception as exc:  # noqa: BLE001 - whatever a box does, the node keeps running
+            self._errors += 1
+            self._pipeline.reset()
+            log.error(f"{source} could not start tracking ({exc!r}); tracking stopped",
+                      throttle_duration_sec=1.0)
             return
         shown = ", ".join(f"{v:.0f}" for v in box)
         if box[2] == 0 and box[3] == 0:
@@ -306,15 +325,20 @@ class TrackerNode(Node):
                 continue
             try:
                 out = self._pipeline.process(frame.image, frame.stamp_ns)
+            except TrackerFailure as exc:  # the pipeline stopped tracking: say IDLE, not nothing
+                self._errors += 1
+                log.error(f"frame {frame.stamp_ns / 1e9:.3f} s: {exc}", throttle_duration_sec=THROTTLE_S)
+                out = TrackerOutput.idle(frame.stamp_ns, self._pipeline.tracker_name)
             except SiamTrackerError as exc:
                 self._errors += 1
                 log.warning(f"frame {frame.stamp_ns / 1e9:.3f} s: {exc}", throttle_duration_sec=THROTTLE_S)
                 continue
-            except Exception as exc:  # noqa: BLE001 - a tracker failure (CUDA, numerics) must not end tracking
+            except Exception as exc:  # noqa: BLE001 - nothing a frame does may end the tracking thread
                 self._errors += 1
-                log.error(f"tracking failed on frame {frame.stamp_ns / 1e9:.3f} s: {exc!r}",
-                          throttle_duration_sec=THROTTLE_S)
-                continue
+                self._pipeline.reset()
+                log.error(f"tracking failed on frame {frame.stamp_ns / 1e9:.3f} s ({exc!r}); tracking "
+                          "stopped, send the target's box again", throttle_duration_sec=THROTTLE_S)
+                out = TrackerOutput.idle(frame.stamp_ns, self._pipeline.tracker_name)
             self._processed += 1
             if out.stamp_ns == self._last_published_ns:
                 continue  # a frame already tracked (caught up on after a box): published once

@@ -11,6 +11,7 @@ Needs an OpenCV build with GUI support (python3-opencv from apt, not opencv-pyth
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 
@@ -138,6 +139,12 @@ def run(node: TargetSelector) -> None:
     cv2.destroyAllWindows()
 
 
+def _spin(executor: SingleThreadedExecutor) -> None:
+    """Spin until shut down; Ctrl-C shuts the context down under the spinning thread, which is the end."""
+    with contextlib.suppress(ExternalShutdownException):
+        executor.spin()
+
+
 def main(args=None) -> int:
     rclpy.init(args=args)
     node = executor = spinner = None
@@ -146,7 +153,7 @@ def main(args=None) -> int:
         node = TargetSelector()
         executor = SingleThreadedExecutor()
         executor.add_node(node)
-        spinner = threading.Thread(target=executor.spin, daemon=True)
+        spinner = threading.Thread(target=_spin, args=(executor,), daemon=True)
         spinner.start()
         run(node)
     except (KeyboardInterrupt, ExternalShutdownException):
