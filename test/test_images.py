@@ -207,3 +207,29 @@ def test_compressed_garbage_raises():
         compressed_msg_to_bgr(msg(format="jpeg", data=b""))
     with pytest.raises(InvalidImageError, match="compressedDepth"):
         compressed_msg_to_bgr(msg(format="16UC1; compressedDepth png", data=b"\x00" * 20))
+
+
+def test_opencv_before_4_9_imports_and_says_what_yuv422_output_needs(monkeypatch):
+    """Ubuntu's python3-opencv (4.5 on Humble, 4.6 on Jazzy) has no BGR->YUV422 codes: the module (and
+    with it the node) must import there, reading yuv422 must work, and only writing it says what to do."""
+    import importlib
+
+    from siam_tracker_ros.errors import ConfigError
+    from siam_tracker_ros.io import images
+
+    for name in ("COLOR_BGR2YUV_UYVY", "COLOR_BGR2YUV_YUY2"):
+        monkeypatch.delattr(cv2, name, raising=False)
+    try:
+        old = importlib.reload(images)
+        frame = np.random.default_rng(0).integers(0, 256, (4, 6, 3), dtype=np.uint8)
+        assert np.array_equal(old.image_msg_to_bgr(SimpleNamespace(**old.bgr_to_image_fields(frame, "rgb8"))),
+                              frame)
+        with pytest.raises(ConfigError, match="yuv422 images needs OpenCV >= 4.9"):
+            old.bgr_to_image_fields(frame, "yuv422")
+        uyvy = np.full((4, 12), 128, np.uint8)  # grey, U = V = 128
+        decoded = old.image_msg_to_bgr(SimpleNamespace(height=4, width=6, encoding="yuv422", is_bigendian=0,
+                                                       step=12, data=uyvy.tobytes()))
+        assert decoded.shape == (4, 6, 3) and np.abs(decoded.astype(int) - 128).max() <= 20
+    finally:
+        monkeypatch.undo()
+        importlib.reload(images)
