@@ -404,3 +404,11 @@ def test_build_tracker_for_uses_the_cpu_backend_parameter(shared_dir, monkeypatc
     assert params.tracker_spec() != default.tracker_spec()  # changing it live rebuilds the tracker
     with pytest.raises(ConfigError, match="cpu_backend"):
         NodeParams(cpu_backend="tensorrt").validate()
+
+
+def test_cv2_nano_on_an_opencv_without_tracker_nano_says_what_to_use(shared_dir, monkeypatch):
+    """Ubuntu's python3-opencv before 4.7 (the node's OpenCV on Humble and Jazzy) has no TrackerNano."""
+    monkeypatch.setenv("SIAM_TRACKER_WEIGHTS", str(shared_dir / "weights"))
+    monkeypatch.delattr(cv2, "TrackerNano_create")
+    with pytest.raises(ConfigError, match=r"needs OpenCV >= 4\.7 .*use nano"):
+        build_tracker("cv2_nano")

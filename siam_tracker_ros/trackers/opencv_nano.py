@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from siam_tracker_ros import weights as weights_lib
-from siam_tracker_ros.errors import WeightsError
+from siam_tracker_ros.errors import ConfigError, WeightsError
 from siam_tracker_ros.trackers.base import Tracker, TrackResult
 from siam_tracker_ros.trackers.state import StateMachine, StateThresholds
 
@@ -48,6 +48,9 @@ def build(config: dict[str, Any], device: str | None = None, fp16: bool = False,
         raise WeightsError(f"{config['name']} runs on the CPU only (OpenCV DNN); use device 'cpu'")
     if weights:
         raise WeightsError(f"{config['name']} loads its ONNX graphs by name; --weights is not supported")
+    if not hasattr(cv2, "TrackerNano_create"):  # Ubuntu's python3-opencv 4.5 / 4.6 (Humble, Jazzy)
+        raise ConfigError(f"{config['name']} needs OpenCV >= 4.7 (this is {cv2.__version__}); use nano, the "
+                          "same tracker in PyTorch")
     backbone = weights_lib.resolve(config["backbone"])
     neckhead = weights_lib.resolve(config["neckhead"])
     thresholds = StateThresholds(**config.get("tracking", {}).get("state", {}))
