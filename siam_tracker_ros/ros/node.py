@@ -128,6 +128,7 @@ class TrackerNode(Node):
         self._frames: LatestFrameSlot[_Frame] = LatestFrameSlot()
         self._build_requests: LatestFrameSlot[NodeParams] = LatestFrameSlot()
         self._stopping = threading.Event()
+        self._params_lock = threading.Lock()
         # Ctrl-C shuts the context down before destroy_node runs: the threads must stop publishing then
         self.context.on_shutdown(self._stopping.set)
         self._clicks = ClickBox()
@@ -179,11 +180,17 @@ class TrackerNode(Node):
 
     def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:
         """Validate a run-time change as a whole; a change of tracker, device, weights or thresholds is
-        built on the builder thread (loading a network takes seconds) while tracking goes on."""
+        built on the builder thread (loading a network takes seconds) while tracking goes on. Called on
+        the parameter service's thread and, when a failed build sets them back, on the builder's: the
+        lock keeps one change from overwriting the other."""
         infos = {info.name: info for info in PARAMETERS}
         changes = {p.name: p.value for p in parameters if p.name in infos}
         if not changes:
             return SetParametersResult(successful=True)
+        with self._params_lock:
+            return self._apply_parameters(changes, infos)
+
+    def _apply_parameters(self, changes: dict, infos: dict) -> SetParametersResult:
         for name, value in changes.items():
             if infos[name].read_only and value != getattr(self._params, name):
                 reason = f"{name} is fixed at start-up; restart the node to change it"
