@@ -294,17 +294,22 @@ class TrackingPipeline:
         if self._buffer.add(stamp_ns, image):
             self._time_jumped = True
 
-    def process(self, image: np.ndarray, stamp_ns: int) -> TrackerOutput:
+    def process(self, image: np.ndarray, stamp_ns: int, buffered: bool = False) -> TrackerOutput:
         """Track the target in this frame (IDLE output when there is none).
 
         A frame at or before the newest one already tracked (e.g. one caught up on by `request_init`)
-        is not tracked twice: the newest output is returned, with its own stamp. Raises InvalidBoxError
+        is not tracked twice: the newest output is returned, with its own stamp. `buffered`: the frame
+        went through `add_frame` on receipt (the node), so it is not offered again; a frame that waited
+        longer than the buffer holds would otherwise look like time jumping back. Raises InvalidBoxError
         when a pending box does not fit this frame (the request is dropped), InvalidImageError for a frame
         that is not BGR uint8, and TrackerFailure when the tracker itself fails (tracking stops: IDLE).
         """
         start = time.perf_counter()
         stamp_ns = int(stamp_ns)
-        self.add_frame(image, stamp_ns)
+        if buffered:
+            check_image(image)
+        else:
+            self.add_frame(image, stamp_ns)
         with self._lock:
             if self._time_jumped:
                 self._time_jumped = False

@@ -290,6 +290,24 @@ def test_a_tracker_failure_stops_tracking_clearly_and_a_new_box_restarts(sequenc
     assert pipe.target_box is None and not pipe.init_pending
 
 
+def test_a_frame_that_waited_longer_than_the_buffer_holds_is_not_a_time_jump(sequence, trackers):
+    """The node buffers frames on receipt and tracks them later; a slow frame (CUDA warm-up, a
+    full-frame search on a slow CPU) can fall out of a small buffer meanwhile. Tracking it must not
+    drop the buffered frames as if time had jumped back, nor lose the target."""
+    frames, gt = sequence
+    pipe = TrackingPipeline(trackers(), buffer_size=3)
+    pipe.add_frame(frames[0], stamp(0))
+    pipe.request_init(gt[0], stamp(0))
+    for i in range(1, 6):  # received while frame 1 waits for the tracking thread
+        pipe.add_frame(frames[i], stamp(i))
+    out = pipe.process(frames[1], stamp(1), buffered=True)
+    assert pipe.buffer.span() == (stamp(3), stamp(5)), "the buffer kept the newest frames"
+    assert out.stamp_ns == stamp(1) and iou_xywh(np.array(out.box), gt[1]) > 0.5
+    out = pipe.process(frames[5], stamp(5), buffered=True)
+    assert out.stamp_ns == stamp(5) and iou_xywh(np.array(out.box), gt[5]) > 0.5
+    assert pipe.request_init(gt[4], stamp(4)).stamp_ns == stamp(5), "a box on a buffered frame still starts"
+
+
 def test_stamps_going_back_restart_the_timeline(sequence, trackers):
     frames, gt = sequence
     pipe = TrackingPipeline(trackers())

@@ -331,7 +331,7 @@ class TrackerNode(Node):
             if frame is None:
                 continue
             try:
-                out = self._pipeline.process(frame.image, frame.stamp_ns)
+                out = self._pipeline.process(frame.image, frame.stamp_ns, buffered=True)  # by _accept
             except TrackerFailure as exc:  # the pipeline stopped tracking: say IDLE, not nothing
                 self._errors += 1
                 log.error(f"frame {frame.stamp_ns / 1e9:.3f} s: {exc}", throttle_duration_sec=THROTTLE_S)
