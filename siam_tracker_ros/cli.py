@@ -30,6 +30,46 @@ def _tracker_names(text: str) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _output_dir(path: str | Path, option: str = "--out-dir") -> Path:
+    """Create the output folder now, so that a file in the way or a read-only place is reported before
+    the work, not after it (and nothing computed is lost)."""
+    import tempfile
+
+    out = Path(path).expanduser()
+    if out.exists() and not out.is_dir():
+        raise SiamTrackerError(f"{option} {out} is a file; give a folder for the results")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise SiamTrackerError(f"cannot write to {option} {out} ({exc.strerror or exc}); give a writable "
+                               "folder") from None
+    return out
+
+
+def _refuse_overwriting(source: str | Path, outputs: list[Path]) -> None:
+    """No result may land on the input it was computed from (a video tracked into its own folder)."""
+    source = Path(source).expanduser().resolve()
+    for out in outputs:
+        if out.expanduser().resolve() == source:
+            raise SiamTrackerError(f"{out} would overwrite the input {source}; give another --out-dir")
+
+
 # -- track -------------------------------------------------------------------------------------------
 def cmd_track(args: argparse.Namespace) -> int:
     from siam_tracker_ros.evaluation.datasets import write_boxes, write_states
@@ -45,24 +85,27 @@ def cmd_track(args: argparse.Namespace) -> int:
         raise SiamTrackerError(
             f"{args.source} has no ground truth to start from; give the target with --init x,y,w,h"
         )
+    out_dir = _output_dir(args.out_dir)
+    boxes_file, states_file = out_dir / f"{source.name}.txt", out_dir / f"{source.name}_state.txt"
+    _refuse_overwriting(args.source, [boxes_file, states_file, _video_path(out_dir, source)])
     tracker = build_tracker(args.tracker, device=args.device, fp16=args.fp16, weights=args.weights,
                             cpu_backend=args.cpu_backend)
-    out_dir = Path(args.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     pipeline = TrackingPipeline(tracker)
     outputs = _run_pipeline(pipeline, source, init_box, args, out_dir)
     boxes = np.array([o.box for o in outputs], dtype=np.float64)
-    write_boxes(out_dir / f"{source.name}.txt", boxes)
-    write_states(out_dir / f"{source.name}_state.txt", [o.confidence for o in outputs],
-                 [o.state.name.lower() for o in outputs])
-    print(f"tracked {len(outputs)} frames of {source.name} with {tracker.name}: "
-          f"{out_dir / (source.name + '.txt')}")
+    write_boxes(boxes_file, boxes)
+    write_states(states_file, [o.confidence for o in outputs], [o.state.name.lower() for o in outputs])
+    print(f"tracked {len(outputs)} frames of {source.name} with {tracker.name}: {boxes_file}")
     if source.groundtruth is not None and len(source.groundtruth) == len(boxes):
         from siam_tracker_ros.evaluation.metrics import evaluate_sequence
 
         m = evaluate_sequence(boxes, source.groundtruth, fps=float("nan"))
         print(f"against ground truth: success AUC {m.auc:.3f}, precision@20px {m.precision20:.3f}")
     return 0
+
+
+def _video_path(out_dir: Path, source) -> Path:
+    return out_dir / f"{source.name}.mp4"
 
 
 def _run_pipeline(pipeline, source, init_box, args, out_dir: Path) -> list:
@@ -76,7 +119,7 @@ def _run_pipeline(pipeline, source, init_box, args, out_dir: Path) -> list:
     with ExitStack() as stack:
         video = None
         if args.save_video:
-            video = stack.enter_context(AnnotatedVideoWriter(out_dir / f"{source.name}.mp4", fps=args.fps))
+            video = stack.enter_context(AnnotatedVideoWriter(_video_path(out_dir, source), fps=args.fps))
         bag = None
         if args.out_bag:
             from siam_tracker_ros.io.bag_output import BagOutputWriter
@@ -93,7 +136,7 @@ def _run_pipeline(pipeline, source, init_box, args, out_dir: Path) -> list:
                 if video is not None:
                     video.write(draw_result(frame.image, output.as_track_result(), pipeline.tracker_name))
                 if bag is not None:
-                    bag.write(output)
+                    bag.write(output, frame_id=frame.frame_id)
                 bar.update()
     return outputs
 
@@ -119,10 +162,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     dataset = Path(args.dataset) if args.dataset else default_dataset_dir()
     sequences = find_sequences(dataset)
     if args.sequences:
-        wanted = set(_tracker_names(args.sequences))
+        wanted = _tracker_names(args.sequences)
+        unknown = sorted(set(wanted) - {s.name for s in sequences})
+        if unknown:
+            raise SiamTrackerError(f"no sequence {', '.join(unknown)} in {dataset}; it has: "
+                                   f"{', '.join(s.name for s in sequences)}")
         sequences = [s for s in sequences if s.name in wanted]
-    out_dir = Path(args.out_dir)
     names = _tracker_names(args.trackers)
+    if not names:
+        raise SiamTrackerError("--trackers names no tracker; give comma-separated names, e.g. drol_nano,nano")
+    out_dir = _output_dir(args.out_dir)
     trackers = {n: build_tracker(n, device=args.device, weights=args.weights, cpu_backend=args.cpu_backend)
                 for n in names}
     results: dict = {n: {} for n in names}
@@ -213,6 +262,7 @@ def cmd_make_oov(args: argparse.Namespace) -> int:
         skipped.append(name)
         print(f"skipped {reason}", file=sys.stderr)
 
+    _output_dir(args.dest, "DEST")
     folders = write_out_of_view_set(args.dest, seed=args.seed, dataset_dir=dataset, on_skip=skip,
                                     min_absent=args.min_absent, max_absent=args.max_absent)
     for folder in folders:
@@ -240,15 +290,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     frames = [f.image for f in source]
     if len(frames) < 2:
         raise SiamTrackerError(f"{seq_dir} needs at least two frames to benchmark")
-    while len(frames) < args.frames + 1:  # play the clip back and forth to reach the frame count
+    total = args.warmup + args.frames + 1  # the init frame, the untimed warm-up, the timed frames
+    while len(frames) < total:  # play the clip back and forth to reach the frame count
         frames += frames[-2::-1]
-    frames = frames[: args.frames + 1]
+    frames = frames[:total]
     init_box = source.initial_box if source.initial_box is not None else np.array([0, 0, 64, 64], float)
     names = _tracker_names(args.trackers)
     if args.reference and args.reference not in names:
         names.append(args.reference)
     h, w = frames[0].shape[:2]
-    print(f"{len(frames) - 1} frames of {source.name} ({w}x{h}), CPU threads {args.threads}, CPU backend "
+    print(f"{args.frames} timed frames (after {args.warmup} untimed) of {source.name} ({w}x{h}), CPU threads "
+          f"{args.threads}, CPU backend "
           f"{args.cpu_backend or 'config'}, OpenCV threads {cv2.getNumThreads()}, "
           f"device {args.device or 'auto'}")
     results, redetection = [], []
@@ -282,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--device", default=None, help="auto (default: cuda when available), cpu or cuda")
-        p.add_argument("--threads", type=int, default=1,
+        p.add_argument("--threads", type=_positive_int, default=1,
                        help="threads for CPU inference, torch and onnxruntime (default 1: the networks are "
                        "small, one thread is fastest and keeps its speed when other processes load the CPU)")
         p.add_argument("--cpu-backend", default=None, choices=CPU_BACKENDS,
@@ -298,7 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
         "frame, first line the initial box) and DIR/<name>_state.txt (confidence,state per frame).",
     )
     p.add_argument("source", help="video file, image folder, sequence folder or rosbag2 folder")
-    p.add_argument("--init", help="initial box x,y,w,h in pixels of the first frame (top-left, size)")
+    p.add_argument("--init", help="initial box x,y,w,h in pixels of the first frame (top-left, size); "
+                   "write --init=-5,10,40,30 when x or y is negative")
     p.add_argument("--tracker", default=DEFAULT_TRACKER, help=f"tracker name (default {DEFAULT_TRACKER})")
     p.add_argument("--weights", help="weights file instead of the tracker's default")
     p.add_argument("--fp16", action="store_true", help="half precision (cuda only)")
@@ -336,7 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("dest", help="output folder for the <sequence>_oov folders")
     p.add_argument("--dataset", help="source sequences (default ../shared/data/sequences)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
     p.add_argument("--min-absent", type=int, default=10, help="shortest absence in frames (default 10)")
     p.add_argument("--max-absent", type=int, default=60, help="longest absence in frames (default 60)")
     p.set_defaults(func=cmd_make_oov)
@@ -349,8 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trackers", default=DEFAULT_TRACKER, help="comma-separated names")
     p.add_argument("--reference", default="cv2_nano", help="reference tracker (default cv2_nano)")
     p.add_argument("--sequence", help="sequence folder to take frames from (default uav123_person12_1)")
-    p.add_argument("--frames", type=int, default=300, help="timed frames per tracker (default 300)")
-    p.add_argument("--warmup", type=int, default=10, help="untimed frames first (default 10)")
+    p.add_argument("--frames", type=_positive_int, default=300, help="timed frames per tracker (default 300)")
+    p.add_argument("--warmup", type=_non_negative_int, default=10,
+                   help="untimed frames before them (default 10)")
     common(p)
     p.set_defaults(func=cmd_bench)
     return parser

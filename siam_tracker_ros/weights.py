@@ -113,6 +113,8 @@ def resolve(name: str, download: bool = True) -> Path:
 def check_file(path: str | os.PathLike) -> Path:
     """A weights path given explicitly by the user: it must exist and be a file."""
     p = Path(path).expanduser()
+    if p.is_dir():
+        raise WeightsError(f"weights path {p} is a folder; give the weights file itself with --weights")
     if not p.is_file():
         raise WeightsError(f"weights file {p} does not exist; check the path given with --weights")
     return p
@@ -121,6 +123,7 @@ def check_file(path: str | os.PathLike) -> Path:
 def _download(name: str, dest: Path) -> None:
     rel, expected = KNOWN_WEIGHTS[name]
     url = UPSTREAM_URL + rel
+    tmp_path = None
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp:
@@ -128,6 +131,8 @@ def _download(name: str, dest: Path) -> None:
             with urllib.request.urlopen(url, timeout=30) as response:
                 shutil.copyfileobj(response, tmp)
     except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        if tmp_path is not None:  # no partial download left behind
+            tmp_path.unlink(missing_ok=True)
         raise WeightsError(
             f"weights file {dest} not found and could not be downloaded from {url} ({exc}); "
             f"download it by hand, or set {ENV_VAR} to a folder that holds '{name}'"

@@ -89,7 +89,7 @@ def test_bench_reports_ratio_to_reference(shared_dir, capsys):
     assert "fps / cv2_nano" in out
     line = next(row for row in out.splitlines() if row.startswith("nano "))
     frames, fps, median_ms, p95_ms = (float(v) for v in line.split()[1:5])
-    assert frames == 6 and fps > 0 and 0 < median_ms <= p95_ms
+    assert frames == 8 and fps > 0 and 0 < median_ms <= p95_ms  # --frames counts the timed ones
 
 
 def test_missing_source(capsys, tmp_path):
@@ -114,6 +114,56 @@ def test_bad_initial_box(shared_dir, tmp_path, capsys, box, words):
     seq = _short_sequence(shared_dir, tmp_path, frames=3)
     _fails(capsys, ["track", str(seq), "--init", box, "--out-dir", str(tmp_path / "o"), "--quiet",
                     "--device", "cpu"], words)
+
+
+def test_results_never_overwrite_the_input(shared_dir, tmp_path, capsys):
+    seq = _short_sequence(shared_dir, tmp_path, frames=5)
+    frames = [cv2.imread(str(p)) for p in sorted((seq / "img").glob("*.jpg"))]
+    clip = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30, frames[0].shape[1::-1])
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    before = clip.read_bytes()
+    init = ",".join(str(v) for v in np.loadtxt(seq / "groundtruth_rect.txt", delimiter=",")[0])
+    argv = ["track", str(clip), "--init", init, "--out-dir", str(tmp_path), "--save-video", "--quiet"]
+    _fails(capsys, argv, "would overwrite the input", "--out-dir")
+    assert clip.read_bytes() == before
+    gt = seq / "groundtruth_rect.txt"  # FFmpeg would read a text file as a "video" and we would write over it
+    _fails(capsys, ["track", str(gt), "--init", "1,1,5,5", "--out-dir", str(seq), "--quiet"],
+           "is not a video")
+
+
+def test_output_folder_problems_are_reported_before_the_work(shared_dir, tmp_path, capsys):
+    seq = _short_sequence(shared_dir, tmp_path, frames=3)
+    (tmp_path / "taken").write_text("keep me")
+    _fails(capsys, ["track", str(seq), "--out-dir", str(tmp_path / "taken"), "--quiet"], "is a file")
+    _fails(capsys, ["eval", "--dataset", str(tmp_path), "--out-dir", str(tmp_path / "taken"), "--quiet"],
+           "is a file")
+    assert (tmp_path / "taken").read_text() == "keep me"
+    _fails(capsys, ["eval", "--dataset", str(tmp_path), "--sequences", f"{SEQUENCE},vot_bal", "--quiet"],
+           "no sequence vot_bal", SEQUENCE)
+    _fails(capsys, ["eval", "--dataset", str(tmp_path), "--trackers", ",", "--quiet"], "names no tracker")
+
+
+def test_a_failed_download_leaves_nothing_behind(shared_dir, tmp_path, capsys, monkeypatch):
+    from siam_tracker_ros import weights
+
+    monkeypatch.setenv("SIAM_TRACKER_WEIGHTS", str(tmp_path / "w"))
+    monkeypatch.setattr(weights, "UPSTREAM_URL", (tmp_path / "no_server").as_uri() + "/")  # fails at once
+    seq = _short_sequence(shared_dir, tmp_path, frames=3)
+    _fails(capsys, ["track", str(seq), "--tracker", "nano", "--out-dir", str(tmp_path / "o"), "--quiet"],
+           "could not be downloaded", "SIAM_TRACKER_WEIGHTS")
+    assert [p for p in (tmp_path / "w").rglob("*") if p.is_file()] == [], "no partial download is left"
+
+
+@pytest.mark.parametrize("argv", [["track", "x", "--threads", "0"], ["make-oov", "x", "--seed", "-1"],
+                                  ["bench", "--frames", "0"], ["bench", "--warmup", "-2"]])
+def test_out_of_range_numbers_are_refused_by_the_parser(capsys, argv):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "or more" in err and "Traceback" not in err
 
 
 def test_unknown_tracker_lists_the_available_ones(shared_dir, tmp_path, capsys):
@@ -209,12 +259,14 @@ def test_rosbag_in_rosbag_out_through_the_node_pipeline(shared_dir, tmp_path, ca
     """A camera bag is tracked and written back with the node's topics; stamps are the images' stamps."""
     from test_sources import stamp_of, write_bag
 
-    from siam_tracker_ros.io.bag_output import read_outputs
+    from siam_tracker_ros.io.bag_output import read_bag, read_outputs
+    from siam_tracker_ros.io.tracker_messages import BOX_TOPIC
     from siam_tracker_ros.pipeline import TargetState
 
     seq = shared_dir / "data" / "sequences" / SEQUENCE
     frames = [cv2.imread(str(p)) for p in sorted((seq / "img").glob("*.jpg"))[:10]]
-    write_bag(tmp_path / "camera", frames, {"/camera/image_raw": "rgb8", "/camera/other": "jpeg"})
+    write_bag(tmp_path / "camera", frames, {"/camera/image_raw": "rgb8", "/camera/other": "jpeg"},
+              frame_id="gimbal_cam")
     init = ",".join(str(v) for v in np.loadtxt(seq / "groundtruth_rect.txt", delimiter=",")[0])
     argv = ["track", str(tmp_path / "camera"), "--image-topic", "/camera/image_raw", "--init", init,
             "--out-dir", str(tmp_path / "out"), "--out-bag", str(tmp_path / "tracked"), "--quiet",
@@ -226,5 +278,6 @@ def test_rosbag_in_rosbag_out_through_the_node_pipeline(shared_dir, tmp_path, ca
     assert [o.stamp_ns for o in outputs] == [s * 1_000_000_000 + ns for s, ns in map(stamp_of, range(10))]
     np.testing.assert_allclose([o.box for o in outputs], boxes, atol=1e-3)
     assert all(o.state is not TargetState.IDLE for o in outputs)
+    assert {m.header.frame_id for m in read_bag(tmp_path / "tracked")[BOX_TOPIC]} == {"gimbal_cam"}
     # Two image topics and none chosen: the error names both.
     _fails(capsys, argv[:2] + argv[4:], "/camera/image_raw", "/camera/other")

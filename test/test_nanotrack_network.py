@@ -149,7 +149,7 @@ def test_truncated_checkpoint_is_a_clear_error(tmp_path):
     bad = tmp_path / "truncated.pth"
     bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with pytest.raises(
-        ValueError, match=r"truncated\.pth could not be read as a torch checkpoint.*re-download"
+        ValueError, match=r"truncated\.pth is not a readable torch checkpoint.*re-download"
     ):
         load_nanotrack("v1", bad)
 

@@ -105,8 +105,11 @@ def test_missing_and_empty_paths(tmp_path):
     with pytest.raises(SourceError, match="no images"):
         open_source(tmp_path / "empty")
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(SourceError, match="cannot open video"):
+    with pytest.raises(SourceError, match="is not a video"):  # FFmpeg would play it as frames of text
         open_source(tmp_path / "notes.txt")
+    (tmp_path / "fake.mp4").write_text("hello")
+    with pytest.raises(SourceError, match="cannot open video"):
+        open_source(tmp_path / "fake.mp4")
 
 
 def test_video_written_and_read_back(frames, tmp_path):
@@ -144,7 +147,7 @@ def stamp_of(i):
     return BASE_SEC + i // 2, (i % 2) * 500_000_000 + 1234
 
 
-def write_bag(path, frames, topics):
+def write_bag(path, frames, topics, frame_id="camera"):
     """A rosbag2 (sqlite3) with `topics` = {name: kind}, kind in bgr8, rgb8, jpeg, odom."""
     from rosbags.rosbag2 import Writer
     from rosbags.typesys import Stores, get_typestore
@@ -161,7 +164,7 @@ def write_bag(path, frames, topics):
             conn = writer.add_connection(topic, msgtype, typestore=store)
             for i, image in enumerate(frames):
                 sec, nsec = stamp_of(i)
-                header = Header(stamp=Time(sec=sec, nanosec=nsec), frame_id="camera")
+                header = Header(stamp=Time(sec=sec, nanosec=nsec), frame_id=frame_id)
                 if kind == "jpeg":
                     ok, enc = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])
                     msg = Compressed(header=header, format="jpeg", data=enc.reshape(-1))

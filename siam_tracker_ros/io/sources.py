@@ -22,6 +22,8 @@ from siam_tracker_ros.errors import ConfigError, InvalidImageError, SourceError
 from siam_tracker_ros.io.images import compressed_msg_to_bgr, image_msg_to_bgr
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".wmv", ".flv",
+                    ".h264", ".h265", ".hevc")
 IMAGE_MSGTYPE = "sensor_msgs/msg/Image"
 COMPRESSED_MSGTYPE = "sensor_msgs/msg/CompressedImage"
 _IMAGE_TYPES = (IMAGE_MSGTYPE, COMPRESSED_MSGTYPE)
@@ -39,6 +41,7 @@ class Frame:
     index: int
     image: np.ndarray
     stamp_ns: int
+    frame_id: str = "camera"  # a bag's header.frame_id; other sources have none and use this default
 
 
 class FrameSource(ABC):
@@ -309,7 +312,8 @@ class RosbagSource(FrameSource):
                     raise SourceError(f"{where} could not be converted: {exc}") from exc
                 stamp = msg.header.stamp
                 stamp_ns = int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
-                yield Frame(index, image, stamp_ns if stamp_ns > 0 else int(log_ns))
+                yield Frame(index, image, stamp_ns if stamp_ns > 0 else int(log_ns),
+                            str(msg.header.frame_id) or Frame.frame_id)
 
 
 def open_source(path: str | Path, image_topic: str | None = None, fps: float = 30.0) -> FrameSource:
@@ -334,4 +338,6 @@ def open_source(path: str | Path, image_topic: str | None = None, fps: float = 3
         return RosbagSource(path, image_topic)
     if path.suffix in (".db3", ".mcap") and (path.parent / "metadata.yaml").is_file():
         return RosbagSource(path.parent, image_topic)
+    if path.suffix.lower() not in VIDEO_EXTENSIONS:  # FFmpeg would "play" a text file as a video
+        raise SourceError(f"{path} is not a video ({', '.join(VIDEO_EXTENSIONS)}); {_KINDS_HINT}")
     return VideoSource(path, fps)

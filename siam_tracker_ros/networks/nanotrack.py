@@ -350,8 +350,9 @@ def _read_checkpoint(path: Path) -> dict:
                 raise
             ckpt = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
-        raise NanoTrackCheckpointError(
-            f"{path} could not be read as a torch checkpoint: {type(exc).__name__}: {exc}{hint}"
+        raise NanoTrackCheckpointError(  # torch's own text (advice about weights_only) is not for users
+            f"{path} is not a readable torch checkpoint ({type(exc).__name__}): damaged, or another kind of "
+            f"file{hint}"
         ) from exc
     if isinstance(ckpt, dict) and isinstance(ckpt.get("state_dict"), dict):
         ckpt = ckpt["state_dict"]
