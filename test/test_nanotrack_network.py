@@ -154,6 +154,25 @@ def test_truncated_checkpoint_is_a_clear_error(tmp_path):
         load_nanotrack("v1", bad)
 
 
+class _RunsCodeWhenLoaded:
+    """What a malicious checkpoint holds: unpickling it calls a function (here: creates a file)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_unread(tmp_path):
+    marker = tmp_path / "code_ran"
+    path = tmp_path / "trojan.pth"
+    torch.save({"epoch": _RunsCodeWhenLoaded(marker), "state_dict": NanoTrackNet("v2").state_dict()}, path)
+    with pytest.raises(ValueError, match=r"trojan\.pth stores Python objects besides tensors .*run code"):
+        load_nanotrack("v2", path)
+    assert not marker.exists(), "the file's code must not run"
+
+
 def test_real_v2_checkpoint_rejected_as_v3(shared_dir):
     path = _require(shared_dir / "weights" / "nanotrack" / "v2" / "nanotrackv2.pth")
     with pytest.raises(ValueError, match=r"nanotrackv2\.pth is not a NanoTrack v3 .*looks like .*v2"):

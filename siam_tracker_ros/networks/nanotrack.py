@@ -25,6 +25,7 @@ checkpoints load strictly and is not used by `embed`.
 from __future__ import annotations
 
 import pickle
+import re
 from pathlib import Path
 
 import torch
@@ -32,6 +33,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from siam_tracker_ros.errors import WeightsError
+from siam_tracker_ros.weights import KNOWN_WEIGHTS, sha256_of
 
 VERSIONS = ("v1", "v2", "v3")
 
@@ -50,6 +52,7 @@ _BLOCKS = (
 )
 _NUM_BLOCKS = {"v1": 8, "v2": 8, "v3": 9}
 _TEMPLATE_FEAT = 8  # template feature side; the pixel-wise correlation channels are 8 * 8 = 64
+_RELEASE_SHA256 = {sha for name, (_, sha) in KNOWN_WEIGHTS.items() if name.endswith(".pth")}
 
 
 class NanoTrackCheckpointError(WeightsError, ValueError):
@@ -339,16 +342,25 @@ class NanoTrackNet(nn.Module):
 
 
 def _read_checkpoint(path: Path) -> dict:
-    """torch.load with the safe loader first; the original checkpoints pickle numpy scalars (epoch,
-    optimizer state), which only the full unpickler accepts, so fall back to it for those."""
+    """torch.load with the safe loader (tensors and plain data only). The released NanoTrack
+    checkpoints also pickle numpy scalars (epoch, optimizer state), which only the full unpickler
+    reads; it runs code from the file, so it is used only for those releases, known by their SHA-256."""
     hint = "; re-download it (see SHA256SUMS next to the weights)"
     try:
         try:
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as exc:
-            if "Unsupported global" not in str(exc):
+            found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+            if not found:
                 raise
+            if sha256_of(path) not in _RELEASE_SHA256:
+                raise NanoTrackCheckpointError(
+                    f"{path} stores Python objects besides tensors ({found.group(1)}), and loading it would "
+                    "run code from the file; on a computer you trust, save its tensors alone with "
+                    "torch.save(state_dict, path) and give that file") from None
             ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except NanoTrackCheckpointError:
+        raise
     except Exception as exc:
         raise NanoTrackCheckpointError(  # torch's own text (advice about weights_only) is not for users
             f"{path} is not a readable torch checkpoint ({type(exc).__name__}): damaged, or another kind of "
