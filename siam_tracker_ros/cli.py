@@ -180,6 +180,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     success: dict = {n: [] for n in names}
     precision: dict = {n: [] for n in names}
     total = sum(len(s.frame_paths) for s in sequences) * len(names)
+    for seq in sequences:  # before any work: every tracker starts on the first row
+        if not np.all(np.isfinite(seq.groundtruth[0])):
+            raise SiamTrackerError(f"{seq.name}: the first ground-truth row {seq.groundtruth[0].tolist()} is "
+                                   f"not a box, and every tracker starts on it; fix {seq.path}")
     with _progress(total, "eval", not args.quiet) as bar:
         for seq in sequences:
             # Decode each sequence once and run every tracker on the same frames.

@@ -146,6 +146,15 @@ def test_output_folder_problems_are_reported_before_the_work(shared_dir, tmp_pat
     _fails(capsys, ["eval", "--dataset", str(tmp_path), "--trackers", ",", "--quiet"], "names no tracker")
 
 
+def test_eval_names_a_sequence_whose_first_box_is_missing(shared_dir, tmp_path, capsys):
+    seq = _short_sequence(shared_dir, tmp_path, frames=3)
+    rows = (seq / "groundtruth_rect.txt").read_text().splitlines()
+    (seq / "groundtruth_rect.txt").write_text("\n".join(["NaN,NaN,NaN,NaN"] + rows[1:]) + "\n")
+    argv = ["eval", "--dataset", str(tmp_path), "--trackers", "nano", "--out-dir", str(tmp_path / "o"),
+            "--quiet"]
+    _fails(capsys, argv, f"{SEQUENCE}: the first ground-truth row", "fix")
+
+
 def test_a_failed_download_leaves_nothing_behind(shared_dir, tmp_path, capsys, monkeypatch):
     from siam_tracker_ros import weights
 
