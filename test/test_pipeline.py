@@ -179,6 +179,10 @@ def test_zero_size_box_stops_tracking_and_bad_boxes_keep_the_current_target(sequ
         with pytest.raises(InvalidBoxError):
             pipe.request_init(bad, stamp(1))
         assert np.array_equal(pipe.target_box, box), f"{bad} must not change the target"
+    width = frames[1].shape[1]
+    with pytest.raises(InvalidBoxError, match="outside"):  # half a pixel of it in the image
+        pipe.request_init([width - 0.5, 10, 20, 20], stamp(1))
+    assert np.array_equal(pipe.target_box, box)
     stopped = pipe.request_init([0, 0, 0, 0], stamp(1))
     assert stopped.state is TargetState.IDLE and pipe.target_box is None
     out = pipe.process(frames[2], stamp(2))

@@ -43,9 +43,9 @@ def parse_box(text: str) -> np.ndarray:
 def validate_box(box: Sequence[float], image_shape: tuple[int, ...]) -> np.ndarray:
     """Check an initial box against an image; return it as float array or raise InvalidBoxError.
 
-    A box may cross the image border (the target is partly out of view) but must overlap the image,
-    be at least 1x1 px and at most twice the image's size (beyond, it describes no target in the image
-    and the crops around it would need gigabytes), and hold only finite numbers.
+    A box may cross the image border (the target is partly out of view) but must overlap the image by a
+    pixel, be at least 1x1 px and at most twice the image's size (beyond, it describes no target in the
+    image and the crops around it would need gigabytes), and hold only finite numbers.
     """
     b = np.asarray(box, dtype=np.float64).reshape(-1)
     if b.size != 4:
@@ -60,9 +60,9 @@ def validate_box(box: Sequence[float], image_shape: tuple[int, ...]) -> np.ndarr
     if w > 2 * width or h > 2 * height:
         raise InvalidBoxError(f"box {b.tolist()} is more than twice the size of the {width}x{height} image; "
                               "draw a box around the target")
-    if x >= width or y >= height or x + w <= 0 or y + h <= 0:
+    if min(x + w, width) - max(x, 0.0) < 1 or min(y + h, height) - max(y, 0.0) < 1:
         raise InvalidBoxError(
-            f"box {b.tolist()} lies entirely outside the {width}x{height} image; "
+            f"box {b.tolist()} lies (all but less than a pixel) outside the {width}x{height} image; "
             "boxes are x,y,w,h in pixels of that image (top-left corner, width, height)"
         )
     return b
