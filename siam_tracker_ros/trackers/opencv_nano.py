@@ -6,6 +6,7 @@ so the response map is a 1x1 map of that score over the box.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import cv2
@@ -25,7 +26,8 @@ class OpenCVNanoTracker(Tracker):
         params.backbone = backbone
         params.neckhead = neckhead
         try:
-            self._tracker = cv2.TrackerNano_create(params)
+            with _opencv_errors_only():  # OpenCV 5 warns on every load that its graph engine ignores targets
+                self._tracker = cv2.TrackerNano_create(params)
         except cv2.error as exc:
             raise WeightsError(f"OpenCV could not load {backbone} / {neckhead}: {exc}") from exc
         self._state = StateMachine(thresholds)
@@ -40,6 +42,20 @@ class OpenCVNanoTracker(Tracker):
         box = np.array(rect, dtype=np.float64)
         return TrackResult(box=box, confidence=score, state=self._state.update(score),
                            response=np.full((1, 1), score, np.float32), search_region=box.copy())
+
+
+@contextlib.contextmanager
+def _opencv_errors_only():
+    logging = getattr(getattr(cv2, "utils", None), "logging", None)
+    if logging is None:
+        yield
+        return
+    level = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+    try:
+        yield
+    finally:
+        logging.setLogLevel(level)
 
 
 def build(config: dict[str, Any], device: str | None = None, fp16: bool = False,
