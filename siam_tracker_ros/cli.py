@@ -119,7 +119,8 @@ def _run_pipeline(pipeline, source, init_box, args, out_dir: Path) -> list:
     with ExitStack() as stack:
         video = None
         if args.save_video:
-            video = stack.enter_context(AnnotatedVideoWriter(_video_path(out_dir, source), fps=args.fps))
+            fps = args.fps or getattr(source, "fps", None) or 30.0  # a video's own rate by default
+            video = stack.enter_context(AnnotatedVideoWriter(_video_path(out_dir, source), fps=fps))
         bag = None
         if args.out_bag:
             from siam_tracker_ros.io.bag_output import BagOutputWriter
@@ -274,6 +275,11 @@ def cmd_make_oov(args: argparse.Namespace) -> int:
         spans = ", ".join(f"{a}-{b - 1}" for a, b in events)
         print(f"{folder.name:<28}{len(list((folder / 'img').iterdir())):>6} frames, out of view: {spans}")
     print(f"{len(folders)} sequences in {args.dest}; evaluate with: siam-track eval --dataset {args.dest}")
+    written = {folder.name for folder in folders}
+    stale = sorted(p.name for p in Path(args.dest).glob("*_oov") if p.is_dir() and p.name not in written)
+    if stale:
+        print(f"note: {args.dest} also holds {', '.join(stale)} from another run, which eval would include; "
+              "remove them or write to an empty folder", file=sys.stderr)
     if skipped:
         print(f"{len(skipped)} skipped (see above): {', '.join(skipped)}", file=sys.stderr)
     return 0 if folders else 1
@@ -325,6 +331,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 # -- parser ------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
+    from siam_tracker_ros.evaluation.out_of_view import EVENT_OUTCOMES_FILE
     from siam_tracker_ros.trackers.registry import CPU_BACKENDS, DEFAULT_TRACKER, available_trackers
 
     trackers = ", ".join(available_trackers())
@@ -356,13 +363,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", help="video file, image folder, sequence folder or rosbag2 folder")
     p.add_argument("--init", help="initial box x,y,w,h in pixels of the first frame (top-left, size); "
                    "write --init=-5,10,40,30 when x or y is negative")
-    p.add_argument("--tracker", default=DEFAULT_TRACKER, help=f"tracker name (default {DEFAULT_TRACKER})")
+    p.add_argument("--tracker", default=DEFAULT_TRACKER,
+                   help=f"tracker name: {trackers} (default {DEFAULT_TRACKER})")
     p.add_argument("--weights", help="weights file instead of the tracker's default")
     p.add_argument("--fp16", action="store_true", help="half precision (cuda only)")
     p.add_argument("--image-topic", help="image topic of a rosbag2 source (default: its only image topic)")
     p.add_argument("--out-dir", default="runs/track", help="output folder (default runs/track)")
     p.add_argument("--save-video", action="store_true", help="also write an annotated MP4")
-    p.add_argument("--fps", type=float, default=30.0, help="frame rate of the written video (default 30)")
+    p.add_argument("--fps", type=float, default=None,
+                   help="frame rate of the written video (default: the source's, else 30)")
     p.add_argument("--out-bag", help="also write the node's topics (/tracker/box, ...) to a rosbag2 folder")
     common(p)
     p.set_defaults(func=cmd_track)
@@ -372,7 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run each tracker on every sequence folder (img/ + groundtruth_rect.txt) of the "
         "dataset and print success AUC (IoU thresholds 0..1, 21 steps), precision at 20 px, normalised "
         "precision and frames per second; write success.png, precision.png and the raw results "
-        "OUT/<tracker>/<sequence>.txt and _state.txt. Ground-truth rows of NaN are skipped.",
+        "OUT/<tracker>/<sequence>.txt and _state.txt. Ground-truth rows of NaN are skipped. On a set made "
+        f"by make-oov it also reports the out-of-view figures and writes OUT/{EVENT_OUTCOMES_FILE}.",
     )
     p.add_argument("--dataset", help="folder of sequence folders (default ../shared/data/sequences)")
     p.add_argument("--trackers", default=f"{DEFAULT_TRACKER},cv2_nano", help="comma-separated names")

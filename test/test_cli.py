@@ -116,16 +116,28 @@ def test_bad_initial_box(shared_dir, tmp_path, capsys, box, words):
                     "--device", "cpu"], words)
 
 
-def test_results_never_overwrite_the_input(shared_dir, tmp_path, capsys):
-    seq = _short_sequence(shared_dir, tmp_path, frames=5)
+def _clip_of(seq: Path, path: Path, fps: float) -> tuple[Path, str]:
+    """An MP4 of a sequence's frames and its first box as an --init argument."""
     frames = [cv2.imread(str(p)) for p in sorted((seq / "img").glob("*.jpg"))]
-    clip = tmp_path / "clip.mp4"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 30, frames[0].shape[1::-1])
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, frames[0].shape[1::-1])
     for frame in frames:
         writer.write(frame)
     writer.release()
+    return path, ",".join(str(v) for v in np.loadtxt(seq / "groundtruth_rect.txt", delimiter=",")[0])
+
+
+def test_annotated_video_keeps_the_source_videos_rate(shared_dir, tmp_path):
+    clip, init = _clip_of(_short_sequence(shared_dir, tmp_path, frames=5), tmp_path / "clip.mp4", fps=10)
+    out = tmp_path / "out"
+    assert main(["track", str(clip), "--init", init, "--out-dir", str(out), "--save-video", "--quiet"]) == 0
+    video = cv2.VideoCapture(str(out / "clip.mp4"))
+    assert video.get(cv2.CAP_PROP_FPS) == pytest.approx(10) and video.get(cv2.CAP_PROP_FRAME_COUNT) == 5
+
+
+def test_results_never_overwrite_the_input(shared_dir, tmp_path, capsys):
+    seq = _short_sequence(shared_dir, tmp_path, frames=5)
+    clip, init = _clip_of(seq, tmp_path / "clip.mp4", fps=30)
     before = clip.read_bytes()
-    init = ",".join(str(v) for v in np.loadtxt(seq / "groundtruth_rect.txt", delimiter=",")[0])
     argv = ["track", str(clip), "--init", init, "--out-dir", str(tmp_path), "--save-video", "--quiet"]
     _fails(capsys, argv, "would overwrite the input", "--out-dir")
     assert clip.read_bytes() == before
@@ -224,6 +236,9 @@ def test_make_oov_skips_a_sequence_it_cannot_pan_away_from_and_says_which(shared
     # nothing that can be built: a failure exit, not an empty set reported as done
     shutil.rmtree(data / "uav123_person12_1")
     assert main(["make-oov", str(tmp_path / "oov2"), "--dataset", str(data), "--seed", "3"]) == 1
+    # a folder from an earlier run that eval would pick up is pointed out
+    assert main(["make-oov", str(tmp_path / "oov"), "--dataset", str(data), "--seed", "3"]) == 1
+    assert "also holds uav123_person12_1_oov from another run" in capsys.readouterr().err
 
 
 def test_make_oov_then_eval_reports_absences(shared_dir, tmp_path, capsys):

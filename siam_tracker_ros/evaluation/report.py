@@ -52,7 +52,8 @@ def format_table(results: Mapping[str, Mapping[str, SequenceMetrics]]) -> str:
         means[tracker] = mean
         lines += [f"Tracker: {tracker}", header, rule]
         lines += [_row(name, width, m.frames, m) for name, m in per_seq.items()]
-        lines += [rule, _row(f"mean ({len(per_seq)} sequences)", width, mean.frames, mean), ""]
+        count = f"{len(per_seq)} sequence{'s' if len(per_seq) != 1 else ''}"
+        lines += [rule, _row(f"mean ({count})", width, mean.frames, mean), ""]
 
     twidth = max([len("tracker")] + [len(t) for t in results])
     summary_header = f"{'tracker':<{twidth}} {'seqs':>5} " + _columns()

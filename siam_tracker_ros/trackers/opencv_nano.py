@@ -61,7 +61,8 @@ def _opencv_errors_only():
 def build(config: dict[str, Any], device: str | None = None, fp16: bool = False,
           weights: str | None = None) -> OpenCVNanoTracker:
     if device not in (None, "auto", "cpu") or fp16:
-        raise WeightsError(f"{config['name']} runs on the CPU only (OpenCV DNN); use device 'cpu'")
+        raise WeightsError(f"{config['name']} runs on the CPU only, in full precision (OpenCV DNN); use "
+                           "device 'cpu' without fp16")
     if weights:
         raise WeightsError(f"{config['name']} loads its ONNX graphs by name; --weights is not supported")
     if not hasattr(cv2, "TrackerNano_create"):  # Ubuntu's python3-opencv 4.5 / 4.6 (Humble, Jazzy)
