@@ -119,7 +119,7 @@ def _run_pipeline(pipeline, source, init_box, args, out_dir: Path) -> list:
     with ExitStack() as stack:
         video = None
         if args.save_video:
-            fps = args.fps or getattr(source, "fps", None) or 30.0  # a video's own rate by default
+            fps = args.fps if args.fps is not None else getattr(source, "fps", None) or 30.0  # source's
             video = stack.enter_context(AnnotatedVideoWriter(_video_path(out_dir, source), fps=fps))
         bag = None
         if args.out_bag:
