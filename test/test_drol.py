@@ -98,6 +98,7 @@ def test_confidence_is_low_on_a_frame_without_the_target(clip):
 
 
 def test_sample_memory_keeps_initial_samples():
+    torch.manual_seed(0)
     cfg = OnlineConfig(memory_size=5)
     clf = OnlineClassifier(8, cfg)
     feats = torch.randn(4, 8, 16, 16)
@@ -137,6 +138,45 @@ def test_filter_solve_minimises_the_weighted_loss_of_the_memory():
     padded = clf._memory[:n].clone()
     padded[:, 2:14, 2:14] = 0.0  # filter_size 4 pads 2 before, 1 after: only the border is left
     assert float(padded.abs().max()) == 0.0  # the memory's padding stays zero as samples arrive
+
+
+def _classifier(**config) -> OnlineClassifier:
+    torch.manual_seed(1)
+    clf = OnlineClassifier(8, OnlineConfig(memory_size=20, init_gn_iter=1, init_cg_iter=2, **config))
+    clf.initialize(torch.randn(3, 8, 12, 12), torch.rand(3, 12, 12))
+    return clf
+
+
+def test_a_refit_spread_over_frames_ends_where_the_whole_solve_does_and_keeps_what_came_meanwhile():
+    """cg_per_frame spreads a CG solve over frames (no frame carries all of it). It must end at the
+    filter the released code's all-at-once solve gives on the same memory; samples arriving meanwhile
+    wait and join the memory after it (the solve sees a fixed memory)."""
+    whole, spread = _classifier(cg_per_frame=0, update_every=3), _classifier(cg_per_frame=1, update_every=3)
+    torch.manual_seed(2)
+    frames = [(torch.randn(1, 64, 12, 12), torch.rand(12, 12)) for _ in range(8)]
+    started = []
+    for k, (x, label) in enumerate(frames[:3]):
+        assert whole.update(x, label, NORMAL) is (k == 2)  # a refit every update_every frames
+        started.append(spread.update(x, label, NORMAL))
+    assert started == [False, False, True] and spread._solver is not None
+    assert spread.num_stored == whole.num_stored == 6
+    for x, label in frames[3:7]:  # iterations 2-5 of the solve, one a frame; the samples wait
+        spread.update(x, label, NORMAL)
+        assert spread._solver is not None and spread.num_stored == 6
+    assert torch.allclose(spread.filter, whole.filter, atol=1e-5)
+    spread.update(*frames[7], NORMAL)  # the frame after the last iteration closes the solve
+    assert spread._solver is None and spread.num_stored == 6 + 5
+    assert torch.equal(spread.samples[10], frames[7][0][0]), "the waiting samples joined in order"
+
+
+def test_no_samples_are_taken_from_frames_flagged_absent_or_ambiguous():
+    clf = _classifier(update_every=100)
+    x, label = torch.randn(1, 64, 12, 12), torch.rand(12, 12)
+    for flag in (NOT_FOUND, UNCERTAIN):
+        clf.update(x, label, flag)
+    assert clf.num_stored == 3
+    clf.update(x, label, HARD_NEGATIVE)  # kept, with the doubled weight, and refitted at once
+    assert clf.num_stored == 4 and clf._solver is not None
 
 
 def test_flags():
