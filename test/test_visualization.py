@@ -91,9 +91,14 @@ def test_text_inset_and_overlay(frame):
      (-1e12, -1e12, 1e13, 1e13), (np.nan, 0, 10, 10), (10, 10, 0, 0)],
 )
 def test_regions_outside_the_frame(frame, region):
+    """Whatever the search region, the box is still drawn where it is (a clipped box at the frame's
+    bottom-right corner keeps its state colour on its top edge)."""
+    height, width = frame.shape[:2]
+    x, y = width - 30, height - 20
     for overlay in (False, True):
-        out = draw_result(frame, result(box=(450, 340, 100, 100), region=region), "nano", overlay=overlay)
+        out = draw_result(frame, result(box=(x, y, 100, 100), region=region), "nano", overlay=overlay)
         assert out.shape == frame.shape
+        assert is_color(out[y, x + 5 : width - 5], STATE_COLORS[TrackState.TRACKING]).all()
 
 
 def test_tiny_frame_and_odd_inputs(frame):
@@ -103,9 +108,11 @@ def test_tiny_frame_and_odd_inputs(frame):
                           overlay=True)
         assert out.shape == (20, 20, 3)
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-    assert draw_result(gray, result()).shape == frame.shape
-    empty = result(response=np.zeros((0, 0), np.float32))
-    assert draw_result(frame, empty, overlay=True).shape == frame.shape
+    drawn = draw_result(gray, result())
+    inside = drawn[170, 130:190]  # inside the box: the grey picture, in three equal channels
+    assert drawn.shape == frame.shape and np.array_equal(inside, np.repeat(gray[170, 130:190, None], 3, 1))
+    empty = result(response=np.zeros((0, 0), np.float32))  # nothing to overlay: as without the overlay
+    assert np.array_equal(draw_result(frame, empty, overlay=True), draw_result(frame, empty, overlay=False))
     far = result(box=(1e9, -1e9, 5, 5), confidence=float("nan"))
     assert draw_result(frame, far).shape == frame.shape
 
