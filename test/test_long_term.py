@@ -142,21 +142,24 @@ def test_a_redetection_is_reported_only_once_confirmed(weights, bag, confirmed, 
         assert tracker.probation == 0
 
 
-@pytest.mark.parametrize("min_evidence", [0.0, 10.0])
-def test_a_redetection_needs_the_evidence_it_is_configured_to_need(weights, bag, min_evidence):
-    """The target shown again after a blank frame is re-detected with the default evidence (online +
-    Siamese logit / 10, here about 2.9); asking for more than that keeps the tracker LOST with its box
-    held."""
+def test_a_redetection_needs_the_evidence_it_is_configured_to_need(weights, bag):
+    """The target shown again after a blank frame is re-detected with the default evidence gate (off);
+    its evidence (online + Siamese logit / 10, clipped) is measured there, and a gate just above it keeps
+    the tracker LOST with its box held, one just below lets it through."""
     frame, box, _, _ = bag
-    tracker, held = _lost_on_grey(bag, {"redetect_min_evidence": min_evidence, "confirm_frames": 0,
-                                        "full_frame_after": 0, "motion_compensation": False})
-    again = tracker.track(frame)
-    if min_evidence == 0.0:
-        assert again.state is not TrackState.LOST
-        assert np.allclose(again.box[:2] + again.box[2:] / 2, box[:2] + box[2:] / 2, atol=10)
-        assert tracker.last_scores[1] + tracker.last_logit / 10 > 1.0  # the evidence it had
-    else:
-        assert again.state is TrackState.LOST and np.array_equal(again.box, held)
+
+    def shown_again(min_evidence):
+        tracker, held = _lost_on_grey(bag, {"redetect_min_evidence": min_evidence, "confirm_frames": 0,
+                                            "full_frame_after": 0, "motion_compensation": False})
+        return tracker, held, tracker.track(frame)
+
+    tracker, _, again = shown_again(0.0)
+    assert again.state is not TrackState.LOST
+    assert np.allclose(again.box[:2] + again.box[2:] / 2, box[:2] + box[2:] / 2, atol=10)
+    evidence = tracker.last_scores[1] + float(np.clip(tracker.last_logit, -5.0, 15.0)) / 10
+    _, held, refused = shown_again(evidence + 0.02)
+    assert refused.state is TrackState.LOST and np.array_equal(refused.box, held)
+    assert shown_again(evidence - 0.02)[2].state is not TrackState.LOST
 
 
 @pytest.mark.parametrize(("min_similarity", "min_online", "min_extent", "found"),
