@@ -196,3 +196,35 @@ def test_flags():
 def test_drol_is_a_siamese_plugin(drol):
     assert isinstance(drol, SiameseTracker)
     assert drol.online_weight == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize(("template_update", "threshold", "built"),
+                         [(True, 0.3, True), (True, 1.5, False), (False, 0.3, False)])
+def test_the_short_term_template_comes_from_a_confident_frame_every_interval(weights, ball, template_update,
+                                                                            threshold, built):
+    """DROL's z_s (paper L579-582): every `template_interval` frames the best frame whose classifier peak
+    passed `template_threshold` becomes the short-term template, an 8x8 feature like the first one's;
+    none when no frame passes (on this clip the peak stays below the paper's 0.75) or with
+    `template_update` off."""
+    tracker = build_tracker("drol_nano", device="cpu", overrides={"template_update": template_update,
+                                                                  "template_threshold": threshold})
+    tracker.init(ball.frame(0), ball.groundtruth[0])
+    interval = tracker.drol.template_interval
+    for k in range(1, interval):
+        tracker.track(ball.frame(k))
+        assert tracker.short_template is None, "none before the first interval ends"
+    for k in range(interval, 3 * interval + 1):
+        tracker.track(ball.frame(k))
+    assert (tracker.short_template is not None) is built
+    if built:
+        assert tracker.short_template.shape == tracker.template_feat.shape
+        assert not torch.equal(tracker.short_template, tracker.template_feat)  # a later look
+
+
+@pytest.mark.parametrize("name", ["nano_v1", "nano_v3"])
+def test_the_other_nanotrack_versions_track_real_frames(weights, ball, name):
+    tracker = build_tracker(name, device="cpu")
+    tracker.init(ball.frame(0), ball.groundtruth[0])
+    ious = [float(iou_xywh(tracker.track(ball.frame(k)).box[None], ball.groundtruth[k][None])[0])
+            for k in range(1, 20)]
+    assert np.mean(ious) > 0.5 and min(ious) > 0.2, ious
