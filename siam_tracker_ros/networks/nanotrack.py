@@ -350,10 +350,10 @@ def _read_checkpoint(path: Path) -> dict:
         try:
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError as exc:
-            found = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
-            if not found:
-                raise
-            if sha256_of(path) not in _RELEASE_SHA256:
+            if sha256_of(path) not in _RELEASE_SHA256:  # (torch's wording differs between versions)
+                found = re.search(r"Unsupported (?:global: GLOBAL|class) (\S+)", str(exc))
+                if not found:
+                    raise
                 raise NanoTrackCheckpointError(
                     f"{path} stores Python objects besides tensors ({found.group(1)}), and loading it would "
                     "run code from the file; on a computer you trust, save its tensors alone with "
