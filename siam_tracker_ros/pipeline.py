@@ -439,6 +439,8 @@ class TrackingPipeline:
 
     def _track(self, image: np.ndarray, stamp_ns: int) -> TrackerOutput:
         result = self._tracker.track(image)
+        if not np.all(np.isfinite(result.box)):  # never handed to a controller (see _stop_on_failure)
+            raise FloatingPointError(f"the tracker returned the box {np.asarray(result.box).tolist()}")
         self._box = np.asarray(result.box, dtype=np.float64).copy()
         self._last = TrackerOutput(
             stamp_ns=int(stamp_ns),

@@ -278,6 +278,36 @@ class _FailsOnInit(_FailsOnTrack):
         raise MemoryError("cannot allocate the search crop")
 
 
+class _Reports(_FailsOnTrack):
+    """A tracker that reports what it is given (a numerical fault's NaN, a confidence out of range)."""
+
+    name = "reports"
+
+    def __init__(self, box, confidence) -> None:
+        super().__init__()
+        self.report = (np.asarray(box, dtype=np.float64), confidence)
+
+    def _track(self, image) -> TrackResult:
+        box, confidence = self.report
+        return TrackResult(box, confidence, TrackState.TRACKING, np.zeros((4, 4), np.float32), box.copy())
+
+
+def test_what_a_tracker_reports_reaches_the_controller_only_as_valid_numbers(sequence):
+    frames, gt = sequence
+    for confidence, expected in ((1.7, 1.0), (-0.2, 0.0), (float("nan"), 0.0)):
+        pipe = TrackingPipeline(_Reports(gt[1], confidence))
+        pipe.process(frames[0], stamp(0))
+        pipe.request_init(gt[0])
+        out = pipe.process(frames[1], stamp(1))
+        assert out.confidence == expected and np.allclose(out.box, gt[1])
+    pipe = TrackingPipeline(_Reports([np.nan, 10, 20, 20], 0.9))
+    pipe.process(frames[0], stamp(0))
+    pipe.request_init(gt[0])
+    with pytest.raises(TrackerFailure, match="returned the box"):
+        pipe.process(frames[1], stamp(1))
+    assert pipe.target_box is None and pipe.process(frames[2], stamp(2)).state is TargetState.IDLE
+
+
 def test_a_tracker_failure_stops_tracking_clearly_and_a_new_box_restarts(sequence, trackers):
     frames, gt = sequence
     pipe = TrackingPipeline(_FailsOnTrack())
