@@ -30,18 +30,15 @@ def _tracker_names(text: str) -> list[str]:
     return [n.strip() for n in text.split(",") if n.strip()]
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
+def _int_at_least(low: int):
+    """An argparse type: an integer of at least `low`."""
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more, got {value}")
+        return value
 
-
-def _non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+    return parse
 
 
 def _output_dir(path: str | Path, option: str = "--out-dir") -> Path:
@@ -345,7 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--device", default=None, help="auto (default: cuda when available), cpu or cuda")
-        p.add_argument("--threads", type=_positive_int, default=1,
+        p.add_argument("--threads", type=_int_at_least(1), default=1,
                        help="threads for CPU inference, torch and onnxruntime (default 1: the networks are "
                        "small, one thread is fastest and keeps its speed when other processes load the CPU)")
         p.add_argument("--cpu-backend", default=None, choices=CPU_BACKENDS,
@@ -403,7 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("dest", help="output folder for the <sequence>_oov folders")
     p.add_argument("--dataset", help="source sequences (default ../shared/data/sequences)")
-    p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
+    p.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed (default 0)")
     p.add_argument("--min-absent", type=int, default=10, help="shortest absence in frames (default 10)")
     p.add_argument("--max-absent", type=int, default=60, help="longest absence in frames (default 60)")
     p.set_defaults(func=cmd_make_oov)
@@ -416,8 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trackers", default=DEFAULT_TRACKER, help="comma-separated names")
     p.add_argument("--reference", default="cv2_nano", help="reference tracker (default cv2_nano)")
     p.add_argument("--sequence", help="sequence folder to take frames from (default uav123_person12_1)")
-    p.add_argument("--frames", type=_positive_int, default=300, help="timed frames per tracker (default 300)")
-    p.add_argument("--warmup", type=_non_negative_int, default=10,
+    p.add_argument("--frames", type=_int_at_least(1), default=300,
+                   help="timed frames per tracker (default 300)")
+    p.add_argument("--warmup", type=_int_at_least(0), default=10,
                    help="untimed frames before them (default 10)")
     common(p)
     p.set_defaults(func=cmd_bench)

@@ -15,6 +15,7 @@ import numpy as np
 
 from siam_tracker_ros.errors import SiamTrackerError
 from siam_tracker_ros.io.images import bgr_to_image_fields, image_fields_to_float_map
+from siam_tracker_ros.io.sources import DEFAULT_FRAME_ID
 from siam_tracker_ros.io.tracker_messages import (
     BOX_TOPIC,
     CONFIDENCE_TOPIC,
@@ -116,7 +117,8 @@ class BagOutputWriter:
             self._writer.close()
             self._writer = None
 
-    def write(self, output: TrackerOutput, frame_id: str = "camera", image: np.ndarray | None = None) -> None:
+    def write(self, output: TrackerOutput, frame_id: str = DEFAULT_FRAME_ID, image: np.ndarray | None = None
+              ) -> None:
         """Write one output (and its frame, when the writer has an image topic)."""
         if self._writer is None:
             raise SiamTrackerError("BagOutputWriter.write called outside its `with` block")

@@ -22,6 +22,7 @@ from siam_tracker_ros.errors import ConfigError, InvalidImageError, SourceError
 from siam_tracker_ros.io.images import compressed_msg_to_bgr, image_msg_to_bgr
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
+DEFAULT_FRAME_ID = "camera"  # the frame_id of frames whose source names none (all but rosbags)
 VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".wmv", ".flv",
                     ".h264", ".h265", ".hevc")
 IMAGE_MSGTYPE = "sensor_msgs/msg/Image"
@@ -41,7 +42,7 @@ class Frame:
     index: int
     image: np.ndarray
     stamp_ns: int
-    frame_id: str = "camera"  # a bag's header.frame_id; other sources have none and use this default
+    frame_id: str = DEFAULT_FRAME_ID  # a bag's header.frame_id
 
 
 class FrameSource(ABC):
@@ -313,7 +314,7 @@ class RosbagSource(FrameSource):
                 stamp = msg.header.stamp
                 stamp_ns = int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
                 yield Frame(index, image, stamp_ns if stamp_ns > 0 else int(log_ns),
-                            str(msg.header.frame_id) or Frame.frame_id)
+                            str(msg.header.frame_id) or DEFAULT_FRAME_ID)
 
 
 def open_source(path: str | Path, image_topic: str | None = None, fps: float = 30.0) -> FrameSource:
