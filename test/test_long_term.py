@@ -57,6 +57,10 @@ def test_lost_while_out_of_view_box_held_and_reacquired(weights, oov, name):
     for k in range(1, len(states)):
         if states[k] == "lost" and states[k - 1] == "lost":
             assert np.array_equal(boxes[k], boxes[k - 1])  # held, not smeared onto the background
+    # the camera panned the target out: the held box stays where it was last in view, not off the image
+    height, width = oov.frames[0].shape[:2]
+    centres = boxes[:, :2] + boxes[:, 2:] / 2
+    assert ((centres >= 0) & (centres <= [width, height])).all()
     conf = np.array(result.confidences)
     absent = oov.absent.copy()
     low = tracker.config.state.lost_below  # a rejected re-detection candidate reports at most this

@@ -397,7 +397,12 @@ class SiameseTracker(Tracker):
         if confirming and state is TrackState.LOST and not undone:
             self._undo_redetection()  # lost before it was confirmed: the box held before it stays
         if self.config.long_term and state is TrackState.LOST:
-            self.lost_frames = 0  # hold the box from this frame on; re-detection starts next frame
+            # hold the box from this frame on (re-detection starts next frame). The search moved the
+            # centre with the camera, which can put it off the image: the held box is where the target
+            # was last in view (a controller turns towards it), never outside the frame.
+            self.lost_frames = 0
+            self.center, self.size = clip_center_size(self.center, self.size, image.shape,
+                                                      self.config.min_size)
         else:
             self.update_target(image, box, pick.lr)
             if state is TrackState.TRACKING:
