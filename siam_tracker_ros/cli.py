@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import numpy as np
@@ -41,14 +42,16 @@ def _int_at_least(low: int):
     return parse
 
 
-def _output_dir(path: str | Path, option: str = "--out-dir") -> Path:
+def _output_dir(path: str | Path, created: list[Path], option: str = "--out-dir") -> Path:
     """Create the output folder now, so that a file in the way or a read-only place is reported before
-    the work, not after it (and nothing computed is lost)."""
+    the work, not after it (and nothing computed is lost). The folders it makes are added to `created`,
+    deepest first, for main() to take back if the run fails before writing into them."""
     import tempfile
 
     out = Path(path).expanduser()
     if out.exists() and not out.is_dir():
         raise SiamTrackerError(f"{option} {out} is a file; give a folder for the results")
+    created += [p for p in (out, *out.parents) if not p.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
@@ -57,6 +60,33 @@ def _output_dir(path: str | Path, option: str = "--out-dir") -> Path:
         raise SiamTrackerError(f"cannot write to {option} {out} ({exc.strerror or exc}); give a writable "
                                "folder") from None
     return out
+
+
+@contextmanager
+def _removed_if_left_empty(folders: list[Path]):
+    """A failed run takes back the folders it made and wrote nothing into (a tracker that did not load),
+    so that it leaves no trace; whatever it did write stays."""
+    try:
+        yield
+    except BaseException:
+        for folder in folders:
+            with suppress(OSError):  # not empty (partial results), or already gone
+                folder.rmdir()
+        raise
+
+
+def _warn_cpu_backend_unused(args: argparse.Namespace, names: list[str]) -> None:
+    """--cpu-backend picks how our torch networks run; OpenCV's TrackerNano runs on OpenCV's DNN module
+    whatever it says, so say so rather than let its timings be read as the backend's."""
+    if not args.cpu_backend:
+        return
+    from siam_tracker_ros.trackers.registry import load_config
+
+    opencv = [n for n in dict.fromkeys(names) if load_config(n)["type"] == "opencv_nano"]
+    if opencv:
+        print(f"siam-track {args.command}: warning: --cpu-backend {args.cpu_backend} does not apply to "
+              f"{', '.join(opencv)}, which runs on OpenCV's DNN module; it applies to the other trackers "
+              "only", file=sys.stderr)
 
 
 def _refuse_overwriting(source: str | Path, outputs: list[Path]) -> None:
@@ -69,7 +99,6 @@ def _refuse_overwriting(source: str | Path, outputs: list[Path]) -> None:
 
 # -- track -------------------------------------------------------------------------------------------
 def cmd_track(args: argparse.Namespace) -> int:
-    from siam_tracker_ros.evaluation.datasets import write_boxes, write_states
     from siam_tracker_ros.io.sources import open_source
     from siam_tracker_ros.libs.boxes import parse_box
     from siam_tracker_ros.pipeline import TrackingPipeline
@@ -82,17 +111,15 @@ def cmd_track(args: argparse.Namespace) -> int:
         raise SiamTrackerError(
             f"{args.source} has no ground truth to start from; give the target with --init x,y,w,h"
         )
-    out_dir = _output_dir(args.out_dir)
+    out_dir = _output_dir(args.out_dir, args.created_dirs)
     boxes_file, states_file = out_dir / f"{source.name}.txt", out_dir / f"{source.name}_state.txt"
     _refuse_overwriting(args.source, [boxes_file, states_file, _video_path(out_dir, source)])
+    _warn_cpu_backend_unused(args, [args.tracker])
     tracker = build_tracker(args.tracker, device=args.device, fp16=args.fp16, weights=args.weights,
                             cpu_backend=args.cpu_backend)
     pipeline = TrackingPipeline(tracker)
-    outputs = _run_pipeline(pipeline, source, init_box, args, out_dir)
-    boxes = np.array([o.box for o in outputs], dtype=np.float64)
-    write_boxes(boxes_file, boxes)
-    write_states(states_file, [o.confidence for o in outputs], [o.state.name.lower() for o in outputs])
-    print(f"tracked {len(outputs)} frames of {source.name} with {tracker.name}: {boxes_file}")
+    boxes = _run_pipeline(pipeline, source, init_box, args, out_dir, (boxes_file, states_file))
+    print(f"tracked {len(boxes)} frames of {source.name} with {tracker.name}: {boxes_file}")
     if source.groundtruth is not None and len(source.groundtruth) == len(boxes):
         from siam_tracker_ros.evaluation.metrics import evaluate_sequence
 
@@ -105,38 +132,64 @@ def _video_path(out_dir: Path, source) -> Path:
     return out_dir / f"{source.name}.mp4"
 
 
-def _run_pipeline(pipeline, source, init_box, args, out_dir: Path) -> list:
-    """Feed every frame through the same pipeline the ROS node uses; optional video and bag output."""
+def _write_track_results(outputs: list, boxes_file: Path, states_file: Path) -> np.ndarray:
+    """Write the box and state files of `outputs`; returns their N x 4 boxes."""
+    from siam_tracker_ros.evaluation.datasets import write_boxes, write_states
+
+    boxes = np.array([o.box for o in outputs], dtype=np.float64)
+    write_boxes(boxes_file, boxes)
+    write_states(states_file, [o.confidence for o in outputs], [o.state.name.lower() for o in outputs])
+    return boxes
+
+
+def _run_pipeline(pipeline, source, init_box, args, out_dir: Path, results: tuple[Path, Path]
+                  ) -> np.ndarray:
+    """Feed every frame through the same pipeline the ROS node uses, then write the box and state files
+    `results` and return the boxes; optional video and bag output.
+
+    A run that stops part way (a frame that cannot be decoded) keeps what it tracked: the video and bag
+    are closed (playable, with their index and metadata), the box and state files are written for the
+    frames done, and the error says which frames they hold and where. A bag that got no message is
+    removed, so that a rerun is not refused for it."""
+    import shutil
     from contextlib import ExitStack
 
     from siam_tracker_ros.io.video_writer import AnnotatedVideoWriter
     from siam_tracker_ros.visualization import draw_result
 
-    outputs = []
-    with ExitStack() as stack:
-        video = None
-        if args.save_video:
-            fps = args.fps if args.fps is not None else getattr(source, "fps", None) or 30.0  # source's
-            video = stack.enter_context(AnnotatedVideoWriter(_video_path(out_dir, source), fps=fps))
-        bag = None
-        if args.out_bag:
-            from siam_tracker_ros.io.bag_output import BagOutputWriter
+    outputs, video, bag = [], None, None
+    try:
+        with ExitStack() as stack:
+            if args.save_video:
+                fps = args.fps if args.fps is not None else getattr(source, "fps", None) or 30.0  # source's
+                video = stack.enter_context(AnnotatedVideoWriter(_video_path(out_dir, source), fps=fps))
+            if args.out_bag:
+                from siam_tracker_ros.io.bag_output import BagOutputWriter
 
-            bag = stack.enter_context(BagOutputWriter(args.out_bag))
-        with _progress(source.frame_count, source.name, not args.quiet) as bar:
-            for frame in source:
-                if not outputs:
-                    pipeline.process(frame.image, frame.stamp_ns)
-                    output = pipeline.request_init(init_box, frame.stamp_ns)
-                else:
-                    output = pipeline.process(frame.image, frame.stamp_ns)
-                outputs.append(output)
-                if video is not None:
-                    video.write(draw_result(frame.image, output.as_track_result(), pipeline.tracker_name))
-                if bag is not None:
-                    bag.write(output, frame_id=frame.frame_id)
-                bar.update()
-    return outputs
+                bag = stack.enter_context(BagOutputWriter(args.out_bag))
+            with _progress(source.frame_count, source.name, not args.quiet) as bar:
+                for frame in source:
+                    if not outputs:
+                        pipeline.process(frame.image, frame.stamp_ns)
+                        output = pipeline.request_init(init_box, frame.stamp_ns)
+                    else:
+                        output = pipeline.process(frame.image, frame.stamp_ns)
+                    if video is not None:
+                        video.write(draw_result(frame.image, output.as_track_result(), pipeline.tracker_name))
+                    if bag is not None:
+                        bag.write(output, frame_id=frame.frame_id)
+                    outputs.append(output)  # after its writes: every output then holds the same frames
+                    bar.update()
+    except SiamTrackerError as exc:
+        if not outputs:
+            if bag is not None:
+                shutil.rmtree(bag.path, ignore_errors=True)
+            raise
+        _write_track_results(outputs, *results)
+        written = [*results, *(w.path for w in (video, bag) if w is not None)]
+        raise SiamTrackerError(f"stopped at frame {len(outputs)}: {exc}; results for frames "
+                               f"0-{len(outputs) - 1} are in {', '.join(map(str, written))}") from exc
+    return _write_track_results(outputs, *results)
 
 
 # -- eval --------------------------------------------------------------------------------------------
@@ -169,7 +222,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     names = _tracker_names(args.trackers)
     if not names:
         raise SiamTrackerError("--trackers names no tracker; give comma-separated names, e.g. drol_nano,nano")
-    out_dir = _output_dir(args.out_dir)
+    out_dir = _output_dir(args.out_dir, args.created_dirs)
+    _warn_cpu_backend_unused(args, names)
     trackers = {n: build_tracker(n, device=args.device, weights=args.weights, cpu_backend=args.cpu_backend)
                 for n in names}
     results: dict = {n: {} for n in names}
@@ -264,7 +318,7 @@ def cmd_make_oov(args: argparse.Namespace) -> int:
         skipped.append(name)
         print(f"skipped {reason}", file=sys.stderr)
 
-    _output_dir(args.dest, "DEST")
+    _output_dir(args.dest, args.created_dirs, "DEST")
     folders = write_out_of_view_set(args.dest, seed=args.seed, dataset_dir=dataset, on_skip=skip,
                                     min_absent=args.min_absent, max_absent=args.max_absent)
     for folder in folders:
@@ -310,6 +364,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
           f"{args.threads}, CPU backend "
           f"{args.cpu_backend or 'config'}, OpenCV threads {cv2.getNumThreads()}, "
           f"device {args.device or 'auto'}")
+    _warn_cpu_backend_unused(args, names)
     results, redetection = [], []
     for name in names:
         tracker = build_tracker(name, device=args.device if name != args.reference else "cpu", fp16=False,
@@ -425,8 +480,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.created_dirs = []  # the output folders this run makes (_output_dir)
     try:
-        return args.func(args)
+        with _removed_if_left_empty(args.created_dirs):
+            return args.func(args)
     except SiamTrackerError as exc:
         print(f"siam-track {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -305,3 +305,76 @@ def test_rosbag_in_rosbag_out_through_the_node_pipeline(shared_dir, tmp_path, ca
     assert {m.header.frame_id for m in read_bag(tmp_path / "tracked")[BOX_TOPIC]} == {"gimbal_cam"}
     # Two image topics and none chosen: the error names both.
     _fails(capsys, argv[:2] + argv[4:], "/camera/image_raw", "/camera/other")
+
+
+def test_a_failed_build_leaves_no_folder_it_made(shared_dir, tmp_path, capsys):
+    data = tmp_path / "data"
+    _short_sequence(shared_dir, data, frames=3)
+    garbage = tmp_path / "garbage.pth"
+    garbage.write_bytes(b"\x00" * 100)
+    _fails(capsys, ["track", str(data / SEQUENCE), "--weights", str(tmp_path / "absent.onnx"), "--out-dir",
+                    str(tmp_path / "new" / "deep"), "--quiet", "--device", "cpu"], "absent.onnx")
+    _fails(capsys, ["eval", "--dataset", str(data), "--trackers", "nano", "--weights", str(garbage),
+                    "--out-dir", str(tmp_path / "evals"), "--quiet", "--device", "cpu"], "garbage.pth")
+    assert not (tmp_path / "new").exists() and not (tmp_path / "evals").exists()
+    # a box refused on the first frame: nothing tracked, so no empty bag to refuse the rerun either
+    _fails(capsys, ["track", str(data / SEQUENCE), "--init", "5000,5000,20,20", "--tracker", "nano",
+                    "--out-dir", str(tmp_path / "new"), "--out-bag", str(tmp_path / "bag"), "--quiet",
+                    "--device", "cpu"], "outside")
+    assert not (tmp_path / "new").exists() and not (tmp_path / "bag").exists()
+    # folders that were there before stay, as they were
+    (tmp_path / "kept" / "old").mkdir(parents=True)
+    (tmp_path / "kept" / "notes.txt").write_text("keep me")
+    for out in ("kept", "kept/old"):
+        _fails(capsys, ["track", str(data / SEQUENCE), "--weights", str(garbage), "--out-dir",
+                        str(tmp_path / out), "--quiet", "--device", "cpu"], "garbage.pth")
+    assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["notes.txt", "old"]
+    assert (tmp_path / "kept" / "notes.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("damage", ["bag message", "truncated video"])
+def test_a_run_stopped_by_a_bad_frame_keeps_its_results_closed_and_says_which(shared_dir, tmp_path, capsys,
+                                                                              damage):
+    from rosbags.rosbag2 import Reader
+    from test_sources import write_bag
+
+    from siam_tracker_ros.io.bag_output import read_outputs
+
+    seq = _short_sequence(shared_dir, tmp_path, frames=16)
+    if damage == "bag message":
+        frames = [cv2.imread(str(p)) for p in sorted((seq / "img").glob("*.jpg"))[:10]]
+        source = write_bag(tmp_path / "camera", frames, {"/camera/image_raw": "bgr8"}, broken=6)
+        init = ",".join(str(v) for v in np.loadtxt(seq / "groundtruth_rect.txt", delimiter=",")[0])
+    else:  # a recording cut short: its header still counts 16 frames
+        source, init = _clip_of(seq, tmp_path / "camera.avi", fps=30)
+        source.write_bytes(source.read_bytes()[: source.stat().st_size // 2])
+    out, bag = tmp_path / "out", tmp_path / "tracked"
+    err = _fails(capsys, ["track", str(source), "--init", init, "--tracker", "nano", "--out-dir", str(out),
+                          "--save-video", "--out-bag", str(bag), "--quiet", "--device", "cpu"],
+                 "stopped at frame", "message 6" if damage == "bag message" else "truncated")
+    line = next(row for row in err.splitlines() if row.startswith("siam-track track: error:"))
+    stopped = int(line.split("stopped at frame ")[1].split(":")[0])
+    assert stopped == 6 if damage == "bag message" else 0 < stopped < 16
+    paths = [out / "camera.txt", out / "camera_state.txt", out / "camera.mp4", bag]
+    assert f"results for frames 0-{stopped - 1} are in {', '.join(map(str, paths))}" in line
+    assert read_boxes(paths[0]).shape == (stopped, 4) and len(read_states(paths[1])[1]) == stopped
+    video = cv2.VideoCapture(str(paths[2]))  # finalised: its index counts the frames, and they decode
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == stopped
+    assert sum(1 for _ in iter(lambda: video.read()[0], False)) == stopped
+    with Reader(bag) as reader:  # metadata.yaml written
+        assert reader.message_count > 0
+    assert len(read_outputs(bag)) == stopped
+
+
+def test_cpu_backend_is_said_not_to_apply_to_cv2_nano(shared_dir, tmp_path, capsys):
+    data = tmp_path / "data"
+    _short_sequence(shared_dir, data, frames=3)
+    argv = ["eval", "--dataset", str(data), "--trackers", "nano,cv2_nano", "--out-dir", str(tmp_path / "e"),
+            "--quiet", "--device", "cpu"]
+    assert main(argv + ["--cpu-backend", "eager"]) == 0  # a warning, not an error: the others use it
+    warnings = [row for row in capsys.readouterr().err.splitlines() if "warning" in row]
+    assert len(warnings) == 1, warnings
+    assert "--cpu-backend eager does not apply to cv2_nano," in warnings[0]
+    assert main(["track", str(data / SEQUENCE), "--tracker", "cv2_nano", "--out-dir", str(tmp_path / "t"),
+                 "--quiet"]) == 0
+    assert "warning" not in capsys.readouterr().err  # not asked for: nothing to say

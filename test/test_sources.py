@@ -138,6 +138,22 @@ def test_video_writer_errors(frames, tmp_path):
     assert not (tmp_path / "never.mp4").exists()
 
 
+def test_a_cut_short_video_is_an_error_not_an_early_end(frames, tmp_path):
+    """OpenCV takes a truncated stream for its end; the count in the header tells them apart."""
+    path = tmp_path / "clip.avi"
+    with AnnotatedVideoWriter(path, fps=20.0) as writer:
+        for image in frames:
+            writer.write(image)
+    assert len(list(open_source(path))) == 10  # intact: every frame its header counts, no error
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    seen = []
+    with pytest.raises(SourceError, match="truncated") as info:
+        for f in open_source(path):
+            seen.append(f.index)
+    assert 0 < len(seen) < 10 and seen == list(range(len(seen)))
+    assert f"ends after {len(seen)} of the 10 frames" in str(info.value)
+
+
 # --- rosbag2 ---------------------------------------------------------------------------------------------
 
 BASE_SEC = 1_700_000_000
@@ -147,8 +163,10 @@ def stamp_of(i):
     return BASE_SEC + i // 2, (i % 2) * 500_000_000 + 1234
 
 
-def write_bag(path, frames, topics, frame_id="camera"):
-    """A rosbag2 (sqlite3) with `topics` = {name: kind}, kind in bgr8, rgb8, jpeg, odom."""
+def write_bag(path, frames, topics, frame_id="camera", broken=None):
+    """A rosbag2 (sqlite3) with `topics` = {name: kind}, kind in bgr8, rgb8, jpeg, text.
+
+    `broken`: index of a frame whose Image messages claim an encoding no reader knows (a recorder's bug)."""
     from rosbags.rosbag2 import Writer
     from rosbags.typesys import Stores, get_typestore
 
@@ -173,7 +191,8 @@ def write_bag(path, frames, topics, frame_id="camera"):
                 else:
                     pixels = image if kind == "bgr8" else image[..., ::-1]
                     h, w = image.shape[:2]
-                    msg = Image(header=header, height=h, width=w, encoding=kind, is_bigendian=0, step=w * 3,
+                    msg = Image(header=header, height=h, width=w, is_bigendian=0, step=w * 3,
+                                encoding="bayer_nonsense" if i == broken else kind,
                                 data=np.ascontiguousarray(pixels).reshape(-1))
                 log_time = (BASE_SEC + 100 + i) * 1_000_000_000  # differs from header stamps on purpose
                 writer.write(conn, log_time, store.serialize_cdr(msg, msgtype))
@@ -223,3 +242,19 @@ def test_rosbag_single_image_topic_is_picked(frames, tmp_path):
     empty = write_bag(tmp_path / "none", frames[:1], {"/chatter": "text"})
     with pytest.raises(SourceError, match="no sensor_msgs"):
         open_source(empty)
+
+
+@pytest.mark.parametrize("damage", ["not yaml", "not rosbag2", "a key missing"])
+def test_rosbag_with_broken_metadata_names_the_file_and_the_fix(frames, tmp_path, damage):
+    path = write_bag(tmp_path / "flight", frames[:2], {"/cam/bgr": "bgr8"})
+    metadata = path / "metadata.yaml"
+    text = {"not yaml": "rosbag2_bagfile_information:\n  version: [9\n  : :\n",
+            "not rosbag2": "camera: front\nnotes: flight 1\n",
+            "a key missing": metadata.read_text().replace("  storage_identifier:", "  storage:")}[damage]
+    metadata.write_text(text)
+    with pytest.raises(SourceError) as info:
+        open_source(path)
+    message = str(info.value)
+    assert "\n" not in message and str(metadata) in message and f"ros2 bag reindex {path}" in message
+    if damage == "a key missing":
+        assert "storage_identifier" in message

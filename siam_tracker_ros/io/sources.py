@@ -29,6 +29,12 @@ IMAGE_MSGTYPE = "sensor_msgs/msg/Image"
 COMPRESSED_MSGTYPE = "sensor_msgs/msg/CompressedImage"
 _IMAGE_TYPES = (IMAGE_MSGTYPE, COMPRESSED_MSGTYPE)
 _GROUNDTRUTH_NAMES = ("groundtruth_rect.txt", "groundtruth.txt")
+# Containers whose header records the exact frame count (sample tables, AVI header); others only estimate it.
+_COUNTED_CONTAINERS = (".mp4", ".m4v", ".mov", ".avi")
+_FRAME_COUNT_SLACK = 2  # frames an intact file may decode short of its count (edit lists, decoder delay)
+# The keys rosbag2 writes under rosbag2_bagfile_information and readers need.
+_BAG_METADATA_KEYS = ("version", "storage_identifier", "relative_file_paths", "duration", "starting_time",
+                      "message_count", "topics_with_message_count")
 _KINDS_HINT = (
     "pass a video file, a folder of images, an OTB-style sequence folder (img/ + groundtruth_rect.txt) "
     "or a rosbag2 folder"
@@ -226,6 +232,11 @@ class VideoSource(FrameSource):
             raise SourceError(
                 f"video {self.path} opened but no frame could be decoded; the file may be corrupt"
             )
+        # OpenCV reports a truncated or damaged stream as its end; only the header's count tells them apart.
+        declared = self._frames or 0
+        if self.path.suffix.lower() in _COUNTED_CONTAINERS and index < declared - _FRAME_COUNT_SLACK:
+            raise SourceError(f"video {self.path} ends after {index} of the {declared} frames its header "
+                              "declares: the file is truncated or damaged; copy it again from its origin")
 
 
 class RosbagSource(FrameSource):
@@ -239,6 +250,8 @@ class RosbagSource(FrameSource):
 
         self.path = path
         self.name = path.stem if path.suffix == ".bag" else path.resolve().name
+        if path.is_dir():
+            _check_bag_metadata(path / "metadata.yaml")
         # Humble and Jazzy define sensor_msgs identically; used only for bags without embedded definitions.
         self._typestore = get_typestore(Stores.ROS2_HUMBLE)
         with self._reader() as reader:
@@ -315,6 +328,29 @@ class RosbagSource(FrameSource):
                 stamp_ns = int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
                 yield Frame(index, image, stamp_ns if stamp_ns > 0 else int(log_ns),
                             str(msg.header.frame_id) or DEFAULT_FRAME_ID)
+
+
+def _check_bag_metadata(path: Path) -> None:
+    """rosbags reports a damaged metadata.yaml with the YAML parser's multi-line text or a bare missing key;
+    name the file and the fix instead. Parsed with rosbags' own YAML reader, so that both agree."""
+    from ruamel.yaml import YAML, YAMLError
+
+    fix = f"recreate it with `ros2 bag reindex {path.parent}`"
+    try:
+        metadata = YAML(typ="safe").load(path.read_bytes())
+    except OSError as exc:
+        raise SourceError(f"cannot read rosbag metadata {path} ({exc.strerror or exc}); check that it is "
+                          "readable") from None
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise SourceError(f"rosbag metadata {path} is not valid YAML{where}; {fix}") from None
+    info = metadata.get("rosbag2_bagfile_information") if isinstance(metadata, dict) else None
+    if not isinstance(info, dict):
+        raise SourceError(f"rosbag metadata {path} has no rosbag2_bagfile_information section; {fix}")
+    missing = [k for k in _BAG_METADATA_KEYS if k not in info]
+    if missing:
+        raise SourceError(f"rosbag metadata {path} lacks {', '.join(missing)}; {fix}")
 
 
 def open_source(path: str | Path, image_topic: str | None = None, fps: float = 30.0) -> FrameSource:
