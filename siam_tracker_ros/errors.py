@@ -16,6 +16,16 @@ class InvalidImageError(SiamTrackerError, ValueError):
     """An image that is empty, of an unsupported encoding, or otherwise not a BGR uint8 frame."""
 
 
+class FrameSizeChangedError(InvalidImageError):
+    """A frame of another size than the one tracking started on: the box's pixels do not apply to it."""
+
+    def __init__(self, tracker: str, started: tuple[int, int], now: tuple[int, int]) -> None:
+        self.started, self.now = started, now  # (width, height) px
+        super().__init__(f"this frame is {now[0]}x{now[1]} px but {tracker} started on "
+                         f"{started[0]}x{started[1]} px frames, so its box does not apply; start it again on "
+                         "the new frames")
+
+
 class UnknownTrackerError(SiamTrackerError, KeyError):
     """A tracker name that is not in the registry."""
 
@@ -36,4 +46,5 @@ class ConfigError(SiamTrackerError, ValueError):
 
 
 class TrackerFailure(SiamTrackerError):
-    """The tracker itself failed (CUDA, numerics): tracking stopped; a new box restarts it."""
+    """Tracking had to stop (the tracker failed: CUDA, numerics; or the frames changed size); a new box
+    restarts it."""

@@ -25,7 +25,13 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from siam_tracker_ros.errors import ConfigError, InvalidBoxError, SiamTrackerError, TrackerFailure
+from siam_tracker_ros.errors import (
+    ConfigError,
+    FrameSizeChangedError,
+    InvalidBoxError,
+    SiamTrackerError,
+    TrackerFailure,
+)
 from siam_tracker_ros.libs.boxes import validate_box
 from siam_tracker_ros.trackers.base import Tracker, TrackResult, TrackState, check_image
 from siam_tracker_ros.trackers.registry import CPU_BACKENDS, DEFAULT_TRACKER
@@ -426,6 +432,12 @@ class TrackingPipeline:
             if not refused_box_keeps_target:
                 self.reset()
             raise
+        except FrameSizeChangedError as exc:  # a camera that changed resolution, or another source
+            self.reset()
+            (w0, h0), (w, h) = exc.started, exc.now
+            raise TrackerFailure(f"the frames changed size from {w0}x{h0} to {w}x{h} px, so the target's box "
+                                 "does not apply to them; tracking stopped, send the target's box again"
+                                 ) from exc
         except Exception as exc:
             self.reset()
             raise TrackerFailure(f"{self.tracker_name} failed to {what} ({exc!r}); tracking stopped, "

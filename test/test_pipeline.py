@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 import yaml
 
-from siam_tracker_ros.errors import ConfigError, InvalidBoxError, SiamTrackerError, TrackerFailure
+from siam_tracker_ros.errors import (
+    ConfigError,
+    FrameSizeChangedError,
+    InvalidBoxError,
+    SiamTrackerError,
+    TrackerFailure,
+)
 from siam_tracker_ros.libs.boxes import iou_xywh
 from siam_tracker_ros.pipeline import (
     PARAMETERS,
@@ -328,6 +334,32 @@ def test_a_tracker_failure_stops_tracking_clearly_and_a_new_box_restarts(sequenc
     with pytest.raises(TrackerFailure, match="failed to start on the box"):
         pipe.request_init(gt[4])
     assert pipe.target_box is None and not pipe.init_pending
+
+
+@pytest.mark.parametrize("name", ["nano", "drol_nano", "cv2_nano"])
+def test_frames_that_change_size_stop_tracking_instead_of_giving_boxes_in_the_old_pixels(sequence, trackers,
+                                                                                        name):
+    """A camera driver switched to another resolution: every tracker went on giving boxes in the old
+    frame's pixels (cv2_nano: TRACKING at (245, 194) on a 100x60 frame). Now the tracker refuses the frame,
+    and the pipeline stops (IDLE) and says to draw the target again, which works on the new frames."""
+    frames, gt = sequence
+    tracker = trackers(name)
+    small = [cv2.resize(f, (f.shape[1] // 2, f.shape[0] // 2), interpolation=cv2.INTER_AREA) for f in frames]
+    tracker.init(frames[0], gt[0])
+    with pytest.raises(FrameSizeChangedError, match=r"this frame is \d+x\d+ px but .* started on"):
+        tracker.track(small[1])
+    assert tracker.track(frames[1]).box.shape == (4,)  # the original frames still track
+
+    pipe = TrackingPipeline(tracker)
+    pipe.process(frames[0], stamp(0))
+    pipe.request_init(gt[0])
+    assert pipe.process(frames[1], stamp(1)).state is TargetState.TRACKING
+    with pytest.raises(TrackerFailure, match=r"changed size from \d+x\d+ to .*send the target's box again"):
+        pipe.process(small[2], stamp(2))
+    assert pipe.target_box is None and pipe.process(small[3], stamp(3)).state is TargetState.IDLE
+    pipe.request_init(gt[3] / 2, stamp(3))  # drawn again on the new frames
+    out = pipe.process(small[4], stamp(4))
+    assert out.state is not TargetState.IDLE and iou_xywh(np.array(out.box), gt[4] / 2) > 0.5
 
 
 def test_a_frame_that_waited_longer_than_the_buffer_holds_is_not_a_time_jump(sequence, trackers):

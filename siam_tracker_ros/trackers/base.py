@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from siam_tracker_ros.errors import InvalidImageError, SiamTrackerError
+from siam_tracker_ros.errors import FrameSizeChangedError, InvalidImageError, SiamTrackerError
 from siam_tracker_ros.libs.boxes import validate_box
 
 
@@ -71,12 +71,19 @@ class Tracker(ABC):
         b = validate_box(box, image.shape)
         self._init(image, b)
         self._initialized = True
+        self._frame_size = image.shape[:2]
 
     def track(self, image: np.ndarray) -> TrackResult:
-        """Locate the target in the next frame."""
+        """Locate the target in the next frame, which must have the size of the first. A camera that
+        changes resolution (or a different source) gives frames the box's pixels do not apply to: an
+        error, never a box in the wrong coordinates."""
         if not self._initialized:
             raise SiamTrackerError(f"{self.name}: call init(image, box) before track(image)")
-        return self._track(check_image(image))
+        check_image(image)
+        if image.shape[:2] != self._frame_size:
+            (h0, w0), (h, w) = self._frame_size, image.shape[:2]
+            raise FrameSizeChangedError(self.name, (w0, h0), (w, h))
+        return self._track(image)
 
     @abstractmethod
     def _init(self, image: np.ndarray, box: np.ndarray) -> None: ...
