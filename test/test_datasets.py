@@ -1,10 +1,12 @@
 """Sequence folders and result files."""
 
+import cv2
 import numpy as np
 import pytest
 
 from siam_tracker_ros.errors import SourceError
 from siam_tracker_ros.evaluation.datasets import (
+    GROUNDTRUTH_FILE,
     default_dataset_dir,
     find_sequences,
     load_sequence,
@@ -95,3 +97,19 @@ def test_states_round_trip(tmp_path):
     path.write_text("0.5,tracking\n0.4,vanished\n")
     with pytest.raises(SourceError, match="line 2"):
         read_states(path)
+
+
+def test_a_sequence_with_unpadded_frame_numbers_plays_in_order(shared_dir, tmp_path):
+    """Frames numbered 1.png ... 12.png (no zero padding, as many recorders write them): a plain sort put
+    10.png after 1.png, pairing frames with the wrong ground-truth rows without a word."""
+    source = load_sequence(shared_dir / "data" / "sequences" / "vot_ball1")
+    folder = tmp_path / "unpadded"
+    (folder / "img").mkdir(parents=True)
+    originals = [cv2.imread(str(p)) for p in source.frame_paths[:12]]
+    for k, image in enumerate(originals, start=1):
+        cv2.imwrite(str(folder / "img" / f"{k}.png"), image)
+    write_boxes(folder / GROUNDTRUTH_FILE, source.groundtruth[:12])
+    seq = load_sequence(folder)
+    assert [p.name for p in seq.frame_paths] == [f"{k}.png" for k in range(1, 13)]
+    for path, original in zip(seq.frame_paths, originals):
+        assert np.array_equal(cv2.imread(str(path)), original)

@@ -18,9 +18,9 @@ import cv2
 import numpy as np
 
 from siam_tracker_ros.errors import SourceError
+from siam_tracker_ros.io.sources import IMAGE_EXTENSIONS, list_images
 from siam_tracker_ros.trackers.base import TrackState
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 GROUNDTRUTH_FILE = "groundtruth_rect.txt"
 _SEPARATORS = re.compile(r"[,\s]+")
 
@@ -69,9 +69,9 @@ def load_sequence(path) -> Sequence:
         raise SourceError(
             f"{path} is not a sequence folder: it needs an img/ folder of frames and a {GROUNDTRUTH_FILE}"
         )
-    frame_paths = sorted(p for p in img_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    frame_paths = list_images(img_dir)
     if not frame_paths:
-        raise SourceError(f"{img_dir} holds no frames ({', '.join(IMAGE_SUFFIXES)})")
+        raise SourceError(f"{img_dir} holds no frames ({', '.join(IMAGE_EXTENSIONS)})")
     gt = read_boxes(gt_file)
     if len(gt) != len(frame_paths):
         raise SourceError(

@@ -91,6 +91,13 @@ def natural_key(name: str) -> tuple:
     return tuple(int(p) if i % 2 else p for i, p in enumerate(parts)), name
 
 
+def list_images(folder: Path) -> list[Path]:
+    """The image files of `folder` in natural order: the one listing of frames, for image folders and
+    sequence folders alike (a plain sort plays "10.png" before "2.png")."""
+    return sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS),
+                  key=lambda p: natural_key(p.name))
+
+
 def read_groundtruth(path: str | Path) -> np.ndarray:
     """N x 4 float array of x,y,w,h rows (commas, tabs or spaces); NaN rows mean "target not visible".
 
@@ -121,10 +128,7 @@ class ImageFolderSource(FrameSource):
         self.root = root or folder  # frame names in errors are given relative to this
         self.fps = _check_fps(fps)
         self.name = name or folder.resolve().name
-        self.files = sorted(
-            (p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS),
-            key=lambda p: natural_key(p.name),
-        )
+        self.files = list_images(folder)
         if not self.files:
             raise SourceError(f"no images ({', '.join(IMAGE_EXTENSIONS)}) in folder {folder}; {_KINDS_HINT}")
         self._size: tuple[int, int] | None = None
