@@ -114,6 +114,10 @@ def cmd_track(args: argparse.Namespace) -> int:
     out_dir = _output_dir(args.out_dir, args.created_dirs)
     boxes_file, states_file = out_dir / f"{source.name}.txt", out_dir / f"{source.name}_state.txt"
     _refuse_overwriting(args.source, [boxes_file, states_file, _video_path(out_dir, source)])
+    if args.out_bag:  # before the tracker is built and the frames are read
+        from siam_tracker_ros.io.bag_output import check_new_bag
+
+        check_new_bag(args.out_bag)
     _warn_cpu_backend_unused(args, [args.tracker])
     tracker = build_tracker(args.tracker, device=args.device, fp16=args.fp16, weights=args.weights,
                             cpu_backend=args.cpu_backend)

@@ -330,6 +330,12 @@ def test_a_failed_build_leaves_no_folder_it_made(shared_dir, tmp_path, capsys):
                         str(tmp_path / out), "--quiet", "--device", "cpu"], "garbage.pth")
     assert sorted(p.name for p in (tmp_path / "kept").iterdir()) == ["notes.txt", "old"]
     assert (tmp_path / "kept" / "notes.txt").read_text() == "keep me"
+    # a bag already there is refused before the tracker is built (here it could not be), and stays as it was
+    (tmp_path / "recorded").mkdir()
+    (tmp_path / "recorded" / "metadata.yaml").write_text("flight")
+    _fails(capsys, ["track", str(data / SEQUENCE), "--weights", str(garbage), "--out-bag",
+                    str(tmp_path / "recorded"), "--quiet", "--device", "cpu"], "recorded already exists")
+    assert (tmp_path / "recorded" / "metadata.yaml").read_text() == "flight"
 
 
 @pytest.mark.parametrize("damage", ["bag message", "truncated video"])

@@ -68,6 +68,12 @@ def make_typestore():
     return store
 
 
+def check_new_bag(path) -> None:
+    """A bag is never written over (rosbag2 refuses to, and it may be a recording the user needs)."""
+    if Path(path).exists():
+        raise SiamTrackerError(f"output bag {path} already exists; remove it or choose another path")
+
+
 class BagOutputWriter:
     """Context manager writing one message per topic for every `write(output)`.
 
@@ -95,8 +101,7 @@ class BagOutputWriter:
     def open(self) -> None:
         from rosbags.rosbag2 import Writer
 
-        if self.path.exists():
-            raise SiamTrackerError(f"output bag {self.path} already exists; remove it or choose another path")
+        check_new_bag(self.path)
         self._store = make_typestore()
         writer = Writer(self.path, version=BAG_VERSION)
         try:
