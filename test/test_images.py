@@ -1,6 +1,7 @@
 """ROS image message <-> BGR conversion on a real frame, with duck-typed messages (as rclpy and rosbags)."""
 
 import array
+import functools
 from types import SimpleNamespace
 
 import cv2
@@ -233,3 +234,149 @@ def test_opencv_before_4_9_imports_and_says_what_yuv422_output_needs(monkeypatch
     finally:
         monkeypatch.undo()
         importlib.reload(images)
+
+
+# --- The camera messages as the node and the bag reader get them: rosbags' real message classes. ---
+
+@functools.cache
+def _ros_types():
+    from rosbags.typesys import Stores, get_typestore
+
+    return get_typestore(Stores.ROS2_HUMBLE).types
+
+
+def _header():
+    t = _ros_types()
+    return t["std_msgs/msg/Header"](stamp=t["builtin_interfaces/msg/Time"](sec=1, nanosec=0), frame_id="cam")
+
+
+def ros_image(**fields):
+    """A sensor_msgs/msg/Image; `data` as the numpy uint8 array rosbags deserializes into."""
+    data = fields.pop("data")
+    return _ros_types()["sensor_msgs/msg/Image"](header=_header(), data=np.frombuffer(bytes(data), np.uint8),
+                                                 **fields)
+
+
+def ros_compressed(fmt, data):
+    return _ros_types()["sensor_msgs/msg/CompressedImage"](header=_header(), format=fmt,
+                                                           data=np.frombuffer(bytes(data), np.uint8))
+
+
+@pytest.fixture(scope="module")
+def jpeg_file(shared_dir):
+    """The bytes of a real camera JPEG and cv2.imread of the same file."""
+    path = shared_dir / "data/sequences/vot_bag/img/000001.jpg"
+    return path.read_bytes(), cv2.imread(str(path), cv2.IMREAD_COLOR)
+
+
+def test_data_longer_than_step_times_height_is_refused(frame):
+    """cv_bridge refuses data of any other size than step * height: more data means a wrong step or height,
+    and reading it anyway gives a sheared or cut-off frame. An odd-width (479 px) real frame whose rows
+    are padded to 1440 bytes, sent with the unpadded step 1437 (the publisher forgot its padding):"""
+    narrow = np.ascontiguousarray(frame[:, :479])
+    padded = np.zeros((360, 1440), np.uint8)
+    padded[:, :479 * 3] = narrow.reshape(360, -1)
+    good = ros_image(height=360, width=479, encoding="bgr8", is_bigendian=0, step=1440, data=padded.tobytes())
+    np.testing.assert_array_equal(image_msg_to_bgr(good), narrow)  # the padding honoured, not sheared
+    with pytest.raises(InvalidImageError, match="step 1437 x height 360"):
+        image_msg_to_bgr(ros_image(height=360, width=479, encoding="bgr8", is_bigendian=0, step=1437,
+                                   data=padded.tobytes()))
+    # A height that says half of the rows sent: not silently the top half of the frame.
+    fields = bgr_to_image_fields(frame, "rgb8")
+    with pytest.raises(InvalidImageError, match="expected step 1440 x height 180"):
+        image_msg_to_bgr(ros_image(**{**fields, "height": 180}))
+    with pytest.raises(InvalidImageError, match="bytes"):
+        image_msg_to_bgr(ros_image(**{**fields, "data": fields["data"] + b"\0"}))
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.9, -2])
+def test_truncated_jpeg_is_refused(jpeg_file, keep):
+    """OpenCV 4.x (Ubuntu's python3-opencv, and opencv-python < 5) decodes a cut-off JPEG with only a
+    warning on stderr, its missing part grey; such a frame must not reach the tracker."""
+    data, _ = jpeg_file
+    cut = data[:int(len(data) * keep)] if keep > 0 else data[:keep]
+    with pytest.raises(InvalidImageError, match="truncated"):
+        compressed_msg_to_bgr(ros_compressed("bgr8; jpeg compressed bgr8", cut))
+
+
+def test_complete_jpegs_still_decode(jpeg_file, frame):
+    data, image = jpeg_file
+    np.testing.assert_array_equal(compressed_msg_to_bgr(ros_compressed("jpeg", data)), image)
+    # Zero padding after the end marker (UVC MJPEG frames) is not truncation.
+    np.testing.assert_array_equal(compressed_msg_to_bgr(ros_compressed("jpeg", data + bytes(64))), image)
+    ok, progressive = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])
+    assert ok
+    progressive = progressive.tobytes()
+    assert compressed_msg_to_bgr(ros_compressed("jpeg", progressive)).shape == frame.shape
+    with pytest.raises(InvalidImageError, match="truncated"):
+        compressed_msg_to_bgr(ros_compressed("jpeg", progressive[: len(progressive) * 3 // 4]))
+
+
+def _with_exif_orientation(jpeg: bytes, orientation: int) -> bytes:
+    """`jpeg` with an EXIF APP1 segment holding just the Orientation tag (0x0112)."""
+    import struct
+
+    tiff = b"II*\x00" + struct.pack("<IH", 8, 1) + struct.pack("<HHII", 0x0112, 3, 1, orientation) + bytes(4)
+    payload = b"Exif\x00\x00" + tiff
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + jpeg[2:]
+
+
+def test_exif_orientation_is_not_applied(jpeg_file):
+    """image_transport decodes with IMREAD_UNCHANGED, which ignores EXIF orientation, and so do rviz,
+    rqt_image_view (where the box is clicked) and the controllers that use the box: the node must track
+    in the same pixels, not in a frame rotated by 90 degrees."""
+    data, image = jpeg_file
+    out = compressed_msg_to_bgr(ros_compressed("bgr8; jpeg compressed bgr8", _with_exif_orientation(data, 6)))
+    np.testing.assert_array_equal(out, image)
+
+
+@pytest.mark.parametrize("fmt", ["rgb8; png compressed rgb8", "bgr8; png compressed rgb8"])
+def test_compressed_rgb_channel_order_is_honoured(frame, fmt):
+    """compressed_image_transport's subscriber: 'compressed bgr*' means the encoded image holds BGR, any
+    other ('compressed rgb8') that it holds RGB. A publisher that compressed its rgb8 frames as they are
+    must not give the tracker a frame with red and blue swapped."""
+    ok, png = cv2.imencode(".png", cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    assert ok
+    np.testing.assert_array_equal(compressed_msg_to_bgr(ros_compressed(fmt, png.tobytes())), frame)
+    ok, png = cv2.imencode(".png", frame)
+    for bgr_fmt in ("rgb8; png compressed bgr8", "png", ""):
+        np.testing.assert_array_equal(compressed_msg_to_bgr(ros_compressed(bgr_fmt, png.tobytes())), frame)
+
+
+@pytest.mark.parametrize("data", [[256, 0, 0], [-1, 0, 0], [1.5, 0, 0], [None, 0, 0], [[1, 2, 3]]])
+def test_data_list_of_non_bytes_is_refused(data):
+    """A list `data` whose items are not bytes (0..255) is a wrong message, not a numpy OverflowError (which
+    the tracking thread would take for a tracker failure) nor silently truncated floats."""
+    with pytest.raises(InvalidImageError, match="data"):
+        image_msg_to_bgr(msg(encoding="bgr8", height=1, width=1, step=3, is_bigendian=0, data=data))
+
+
+def test_output_is_an_independent_contiguous_bgr_copy(frame):
+    """The node buffers frames while the message memory may be reused: every encoding gives a C-contiguous
+    (H, W, 3) uint8 array that shares no memory with the message."""
+    for encoding in SUPPORTED_ENCODINGS:
+        fields = bgr_to_image_fields(frame, encoding)
+        message = ros_image(**fields)
+        out = image_msg_to_bgr(message)
+        assert out.shape == (360, 480, 3) and out.dtype == np.uint8 and out.flags.c_contiguous, encoding
+        assert not np.shares_memory(out, message.data), encoding
+    ok, png = cv2.imencode(".png", frame)
+    message = ros_compressed("png", png.tobytes())
+    out = compressed_msg_to_bgr(message)
+    assert out.flags.c_contiguous and not np.shares_memory(out, message.data)
+
+
+@pytest.mark.parametrize("kind", ["grey", "alpha", "16bit"])
+def test_compressed_png_variants_decode_to_bgr(frame, kind):
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    if kind == "grey":
+        source, expected = gray, cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+    elif kind == "alpha":
+        source, expected = cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA), frame
+        source[..., 3] = 0  # fully transparent: the colour is still the camera's
+    else:
+        source, expected = gray.astype(np.uint16) * 257, cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+    ok, png = cv2.imencode(".png", source)
+    out = compressed_msg_to_bgr(ros_compressed("png", png.tobytes()))
+    assert out.shape == frame.shape and out.dtype == np.uint8
+    np.testing.assert_array_equal(out, expected)

@@ -73,7 +73,8 @@ def _layout(encoding) -> _Layout:
     layout = _BY_NAME.get(name.lower())
     if layout is None:
         raise InvalidImageError(
-            f"unsupported image encoding {name!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}"
+            f"unsupported image encoding {name!r}; supported: {', '.join(SUPPORTED_ENCODINGS)}; "
+            "publish one of these (bayer_*: subscribe to image_proc's debayered image_color)"
         )
     return layout
 
@@ -87,15 +88,31 @@ def _as_uint8(data) -> np.ndarray:
             raise InvalidImageError(f"image data must be uint8 bytes, got a numpy array of {data.dtype}")
         return data.reshape(-1)
     if isinstance(data, (list, tuple)):
-        return np.asarray(data, dtype=np.uint8)
+        return _list_to_uint8(data)
     try:
         return np.frombuffer(data, dtype=np.uint8)  # bytes, bytearray, memoryview, array.array
     except TypeError as exc:
         raise InvalidImageError(f"image data of type {type(data).__name__} is not a byte buffer") from exc
 
 
+def _list_to_uint8(data) -> np.ndarray:
+    """A list of byte values as uint8; anything else (256, -1, 1.5, None, nested lists) is refused rather
+    than wrapped, truncated or left to raise numpy's OverflowError."""
+    try:
+        values = np.asarray(data)
+    except (TypeError, ValueError):
+        values = None
+    if values is None or values.ndim != 1 or (values.size and (
+            values.dtype.kind not in "iu" or values.min() < 0 or values.max() > 255)):
+        raise InvalidImageError("image data must be a flat list of byte values 0..255; publish uint8[] data")
+    return values.astype(np.uint8)
+
+
 def _rows(msg, bytes_per_pixel: int, what: str) -> np.ndarray:
-    """The (height, width * bytes_per_pixel) pixel bytes, with any `step` padding dropped."""
+    """The (height, width * bytes_per_pixel) pixel bytes, with any `step` padding dropped.
+
+    `data` must hold exactly step x height bytes (as cv_bridge requires): more bytes mean the step or the
+    height is wrong, and reading them anyway would give a sheared or cut-off frame."""
     height, width, step = int(msg.height), int(msg.width), int(msg.step)
     if height <= 0 or width <= 0:
         raise InvalidImageError(f"empty {what} image: {width}x{height} pixels")
@@ -105,12 +122,12 @@ def _rows(msg, bytes_per_pixel: int, what: str) -> np.ndarray:
             f"{what} image step {step} is smaller than width {width} x {bytes_per_pixel} bytes per pixel"
         )
     buf = _as_uint8(msg.data)
-    if buf.size < step * height:
+    if buf.size != step * height:
         raise InvalidImageError(
             f"{what} image data has {buf.size} bytes, expected step {step} x height {height} = "
-            f"{step * height}"
+            f"{step * height}; fix the publisher's step, height or data"
         )
-    return buf[: step * height].reshape(height, step)[:, :row_bytes]
+    return buf.reshape(height, step)[:, :row_bytes]
 
 
 def image_msg_to_bgr(msg) -> np.ndarray:
@@ -194,11 +211,38 @@ def image_fields_to_float_map(msg) -> np.ndarray:
     return np.ascontiguousarray(rows).view(dtype).reshape(rows.shape[0], int(msg.width)).astype(np.float32)
 
 
-def compressed_msg_to_bgr(msg) -> np.ndarray:
-    """Decode a `sensor_msgs/CompressedImage`-like message (JPEG or PNG) to BGR uint8.
+def _jpeg_is_complete(data: bytes) -> bool:
+    """Whether a JPEG has its end-of-image marker after the start of its (first) scan.
 
-    image_transport always compresses colour as bgr8 (format "rgb8; jpeg compressed bgr8" names the
-    original encoding first), so the decoded BGR image is right whatever the original encoding was.
+    OpenCV 4.x decodes a cut-off JPEG with only a warning, its missing part grey. The header segments are
+    walked by their lengths, so an EXIF thumbnail's own scan and end marker are skipped; entropy-coded data
+    stuffs every 0xFF as 0xFF00, so an 0xFFD9 after the scan starts is the image's real end."""
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return False
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+        elif marker == 0xDA:  # start of scan
+            return data.find(b"\xff\xd9", pos) >= 0
+        elif marker == 0xD9:  # end of image before any scan
+            return False
+        elif marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
+            pos += 2
+        else:
+            pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+    return False
+
+
+def compressed_msg_to_bgr(msg) -> np.ndarray:
+    """Decode a `sensor_msgs/CompressedImage`-like message (JPEG or PNG) to BGR uint8, as image_transport's
+    compressed subscriber does.
+
+    Format "<original encoding>; <jpeg|png> compressed <order>": image_transport compresses colour as
+    bgr8; "compressed rgb*" (other publishers) means the encoded image holds RGB, so it is swapped back.
+    EXIF orientation is ignored (as IMREAD_UNCHANGED does there), so the box is in the pixels that rviz,
+    rqt_image_view and the controllers see. A JPEG without its end marker is refused, not half grey.
     """
     fmt = str(getattr(msg, "format", "") or "")
     if "compresseddepth" in fmt.lower():
@@ -208,15 +252,22 @@ def compressed_msg_to_bgr(msg) -> np.ndarray:
     buf = _as_uint8(msg.data)
     if buf.size == 0:
         raise InvalidImageError(f"compressed image (format {fmt!r}) has no data")
+    if buf[:2].tobytes() == b"\xff\xd8" and not _jpeg_is_complete(buf.tobytes()):
+        raise InvalidImageError(
+            f"truncated or corrupt JPEG (format {fmt!r}, {buf.size} bytes, no end-of-image marker after its "
+            "scan); the message was cut off: check the publisher and the network or bag"
+        )
     try:
-        image = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        image = cv2.imdecode(buf, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
     except cv2.error:
         image = None
     if image is None or image.size == 0:
         raise InvalidImageError(
             f"could not decode compressed image of format {fmt!r} ({buf.size} bytes); expected JPEG or PNG"
         )
-    return image
+    if "compressed rgb" in fmt.partition(";")[2].lower():
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    return np.ascontiguousarray(image)
 
 
 _COMPRESSION = {"jpeg": (".jpg", "jpeg"), "jpg": (".jpg", "jpeg"), "png": (".png", "png")}
