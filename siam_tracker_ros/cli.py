@@ -248,7 +248,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 bar.set_postfix_str(f"{name} on {seq.name}")
                 run = run_tracker(tracker, frames, seq.groundtruth[0], progress=bar.update)
                 boxes = run.boxes_array()
-                (out_dir / name).mkdir(parents=True, exist_ok=True)
                 write_boxes(out_dir / name / f"{seq.name}.txt", boxes)
                 write_states(out_dir / name / f"{seq.name}_state.txt", run.confidences, run.states)
                 results[name][seq.name] = evaluate_sequence(boxes, seq.groundtruth, fps=run.fps)
@@ -260,7 +259,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 precision[name].append(precision_curve(boxes, seq.groundtruth))
             del frames
     print(format_table(results))
-    out_dir.mkdir(parents=True, exist_ok=True)
     if absences:
         print("\n" + format_out_of_view(absences))
         write_event_outcomes(out_dir / EVENT_OUTCOMES_FILE, outcomes)
