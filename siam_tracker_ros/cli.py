@@ -151,9 +151,9 @@ def _run_pipeline(pipeline, source, init_box, args, out_dir: Path, results: tupl
     """Feed every frame through the same pipeline the ROS node uses, then write the box and state files
     `results` and return the boxes; optional video and bag output.
 
-    A run that stops part way (a frame that cannot be decoded) keeps what it tracked: the video and bag
-    are closed (playable, with their index and metadata), the box and state files are written for the
-    frames done, and the error says which frames they hold and where. A bag that got no message is
+    A run that stops part way (a frame that cannot be decoded, Ctrl-C) keeps what it tracked: the video
+    and bag are closed (playable, with their index and metadata), the box and state files are written for
+    the frames done, and the message says which frames they hold and where. A bag that got no message is
     removed, so that a rerun is not refused for it."""
     import shutil
     from contextlib import ExitStack
@@ -193,6 +193,15 @@ def _run_pipeline(pipeline, source, init_box, args, out_dir: Path, results: tupl
         written = [*results, *(w.path for w in (video, bag) if w is not None)]
         raise SiamTrackerError(f"stopped at frame {len(outputs)}: {exc}; results for frames "
                                f"0-{len(outputs) - 1} are in {', '.join(map(str, written))}") from exc
+    except KeyboardInterrupt:  # Ctrl-C on a long video: keep what was tracked, as for a bad frame
+        if outputs:
+            _write_track_results(outputs, *results)
+            written = [*results, *(w.path for w in (video, bag) if w is not None)]
+            print(f"interrupted at frame {len(outputs)}; results for frames 0-{len(outputs) - 1} are in "
+                  f"{', '.join(map(str, written))}", file=sys.stderr)
+        elif bag is not None:
+            shutil.rmtree(bag.path, ignore_errors=True)
+        raise
     return _write_track_results(outputs, *results)
 
 

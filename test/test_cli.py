@@ -372,6 +372,38 @@ def test_a_run_stopped_by_a_bad_frame_keeps_its_results_closed_and_says_which(sh
     assert len(read_outputs(bag)) == stopped
 
 
+def test_ctrl_c_keeps_the_frames_tracked_so_far(shared_dir, tmp_path):
+    """A user stopping a long run with Ctrl-C gets the boxes, states and video of the frames done."""
+    import re
+    import signal
+    import time
+
+    source = shared_dir / "data" / "sequences" / "otb_basketball"  # 725 frames: seconds to track
+    total = len(list((source / "img").glob("*.jpg")))
+    out = tmp_path / "out"
+    paths = [out / "otb_basketball.txt", out / "otb_basketball_state.txt", out / "otb_basketball.mp4"]
+    proc = subprocess.Popen([sys.executable, "-m", "siam_tracker_ros.cli", "track", str(source), "--out-dir",
+                             str(out), "--save-video", "--threads", "1", "--device", "cpu"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (paths[2].exists() and paths[2].stat().st_size > 100_000):  # a few frames encoded
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    stopped = int(re.search(r"interrupted at frame (\d+);", err).group(1))
+    assert 1 <= stopped < total
+    assert f"results for frames 0-{stopped - 1} are in {', '.join(map(str, paths))}" in err
+    boxes = read_boxes(paths[0])
+    assert boxes.shape == (stopped, 4) and len(read_states(paths[1])[1]) == stopped
+    truth = np.loadtxt(source / "groundtruth_rect.txt", delimiter=",")[0]
+    np.testing.assert_allclose(boxes[0], truth)  # the drawn box on the first frame, as in a full run
+    video = cv2.VideoCapture(str(paths[2]))  # closed properly: its index counts the frames
+    assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) >= stopped
+
+
 def test_cpu_backend_is_said_not_to_apply_to_cv2_nano(shared_dir, tmp_path, capsys):
     data = tmp_path / "data"
     _short_sequence(shared_dir, data, frames=3)
