@@ -32,6 +32,10 @@ _GROUNDTRUTH_NAMES = ("groundtruth_rect.txt", "groundtruth.txt")
 # Containers whose header records the exact frame count (sample tables, AVI header); others only estimate it.
 _COUNTED_CONTAINERS = (".mp4", ".m4v", ".mov", ".avi")
 _FRAME_COUNT_SLACK = 2  # frames an intact file may decode short of its count (edit lists, decoder delay)
+# Matroska/WebM headers record the duration, and OpenCV counts duration x frame rate: exact for a constant
+# rate, an estimate for a variable one, so only a shortfall beyond this share is taken for a cut file.
+_ESTIMATED_CONTAINERS = (".mkv", ".webm")
+_ESTIMATE_TOLERANCE = 0.25
 # The keys rosbag2 writes under rosbag2_bagfile_information and readers need.
 _BAG_METADATA_KEYS = ("version", "storage_identifier", "relative_file_paths", "duration", "starting_time",
                       "message_count", "topics_with_message_count")
@@ -237,10 +241,15 @@ class VideoSource(FrameSource):
                 f"video {self.path} opened but no frame could be decoded; the file may be corrupt"
             )
         # OpenCV reports a truncated or damaged stream as its end; only the header's count tells them apart.
-        declared = self._frames or 0
-        if self.path.suffix.lower() in _COUNTED_CONTAINERS and index < declared - _FRAME_COUNT_SLACK:
+        declared, suffix = self._frames or 0, self.path.suffix.lower()
+        if suffix in _COUNTED_CONTAINERS and index < declared - _FRAME_COUNT_SLACK:
             raise SourceError(f"video {self.path} ends after {index} of the {declared} frames its header "
                               "declares: the file is truncated or damaged; copy it again from its origin")
+        estimated_floor = declared * (1 - _ESTIMATE_TOLERANCE) - _FRAME_COUNT_SLACK
+        if suffix in _ESTIMATED_CONTAINERS and index < estimated_floor:
+            raise SourceError(f"video {self.path} ends after {index} frames, but the duration in its header "
+                              f"holds about {declared}: the file is truncated or damaged; copy it again from "
+                              "its origin")
 
 
 class RosbagSource(FrameSource):
