@@ -141,7 +141,7 @@ def image_msg_to_bgr(msg) -> np.ndarray:
     height, width = rows.shape[0], int(msg.width)
     kind = layout.kind
     if kind == "bgr":
-        return np.ascontiguousarray(rows).reshape(height, width, 3).copy()
+        return np.array(rows, order="C").reshape(height, width, 3)  # one copy, padded or not
     if kind == "mono16":
         dtype = ">u2" if msg.is_bigendian else "<u2"
         values = np.ascontiguousarray(rows).view(dtype).reshape(height, width).astype(np.uint32)
