@@ -467,8 +467,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dest", help="output folder for the <sequence>_oov folders")
     p.add_argument("--dataset", help="source sequences (default ../shared/data/sequences)")
     p.add_argument("--seed", type=_int_at_least(0), default=0, help="random seed (default 0)")
-    p.add_argument("--min-absent", type=int, default=10, help="shortest absence in frames (default 10)")
-    p.add_argument("--max-absent", type=int, default=60, help="longest absence in frames (default 60)")
+    p.add_argument("--min-absent", type=_int_at_least(1), default=10,
+                   help="shortest absence in frames (default 10)")
+    p.add_argument("--max-absent", type=_int_at_least(1), default=60,
+                   help="longest absence in frames (default 60)")
     p.set_defaults(func=cmd_make_oov)
 
     p = sub.add_parser(

@@ -221,6 +221,17 @@ def test_command_line_entry_point_prints_no_traceback(tmp_path):
     assert "Traceback" not in proc.stderr and "none" in proc.stderr
 
 
+def test_make_oov_refuses_absence_bounds_that_make_no_set(tmp_path, capsys):
+    dest = tmp_path / "oov"
+    with pytest.raises(SystemExit) as exit_info:  # argparse: usage and the reason, exit 2
+        main(["make-oov", str(dest), "--min-absent", "0"])
+    assert exit_info.value.code == 2
+    assert "--min-absent: must be 1 or more, got 0" in capsys.readouterr().err
+    _fails(capsys, ["make-oov", str(dest), "--min-absent", "20", "--max-absent", "5"],
+           "need 1 <= min_absent (20) <= max_absent (5)")
+    assert not dest.exists()  # refused before anything was written
+
+
 def test_make_oov_skips_a_sequence_it_cannot_pan_away_from_and_says_which(shared_dir, tmp_path, capsys):
     data = tmp_path / "data"
     _short_sequence(shared_dir, data, "uav123_person12_1", 90)
