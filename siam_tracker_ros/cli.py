@@ -155,7 +155,6 @@ def _run_pipeline(pipeline, source, init_box, args, out_dir: Path, results: tupl
     and bag are closed (playable, with their index and metadata), the box and state files are written for
     the frames done, and the message says which frames they hold and where. A bag that got no message is
     removed, so that a rerun is not refused for it."""
-    import shutil
     from contextlib import ExitStack
 
     from siam_tracker_ros.io.video_writer import AnnotatedVideoWriter
@@ -185,24 +184,30 @@ def _run_pipeline(pipeline, source, init_box, args, out_dir: Path, results: tupl
                     outputs.append(output)  # after its writes: every output then holds the same frames
                     bar.update()
     except SiamTrackerError as exc:
-        if not outputs:
-            if bag is not None:
-                shutil.rmtree(bag.path, ignore_errors=True)
+        kept = _keep_partial_results(outputs, results, video, bag)
+        if kept is None:
             raise
-        _write_track_results(outputs, *results)
-        written = [*results, *(w.path for w in (video, bag) if w is not None)]
-        raise SiamTrackerError(f"stopped at frame {len(outputs)}: {exc}; results for frames "
-                               f"0-{len(outputs) - 1} are in {', '.join(map(str, written))}") from exc
+        raise SiamTrackerError(f"stopped at frame {len(outputs)}: {exc}; {kept}") from exc
     except KeyboardInterrupt:  # Ctrl-C on a long video: keep what was tracked, as for a bad frame
-        if outputs:
-            _write_track_results(outputs, *results)
-            written = [*results, *(w.path for w in (video, bag) if w is not None)]
-            print(f"interrupted at frame {len(outputs)}; results for frames 0-{len(outputs) - 1} are in "
-                  f"{', '.join(map(str, written))}", file=sys.stderr)
-        elif bag is not None:
-            shutil.rmtree(bag.path, ignore_errors=True)
+        kept = _keep_partial_results(outputs, results, video, bag)
+        if kept is not None:
+            print(f"interrupted at frame {len(outputs)}; {kept}", file=sys.stderr)
         raise
     return _write_track_results(outputs, *results)
+
+
+def _keep_partial_results(outputs: list, results: tuple[Path, Path], video, bag) -> str | None:
+    """A run stopped part way: write the box and state files of the frames done and say where they and
+    the (closed) video and bag are; None if no frame was done, after removing the empty bag."""
+    import shutil
+
+    if not outputs:
+        if bag is not None:
+            shutil.rmtree(bag.path, ignore_errors=True)
+        return None
+    _write_track_results(outputs, *results)
+    written = [*results, *(w.path for w in (video, bag) if w is not None)]
+    return f"results for frames 0-{len(outputs) - 1} are in {', '.join(map(str, written))}"
 
 
 # -- eval --------------------------------------------------------------------------------------------
