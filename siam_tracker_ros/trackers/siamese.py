@@ -6,33 +6,13 @@ anchor-free head of NanoTrack/SiamBAN. The search step is split into `search()` 
 one crop, decoded to image coordinates) and `select()` (penalties, window, smoothing), so online
 modules (DROL) and long-term re-detection can change the scores between the two.
 
-Long-term mode (`long_term: true` in a tracker config, any base): once the state machine says LOST the
-box is held, the search grows to `lost_instance_size` (831, as pysot's long-term tracker) around the
-held position with almost no cosine window, and after `full_frame_after` lost frames the whole frame is
-tiled with such crops, batched in one forward pass. With `near_radius`, a target lost while expected in
-view is re-found only within that many target sizes of where it was until the full-frame search starts
-(a look-alike can be anywhere in the enlarged crop). A candidate ends LOST only if its confidence passes
-the state machine's `found_above` and `accept_candidate` agrees (DROL adds its classifier check there).
-For `probation_frames` after that, every frame must pass `holds_after_redetection`, or the
-re-detection is taken back (LOST again, the box held before it restored); the first `confirm_frames`
-of them still report LOST and the held box, so a look-alike seen for one frame never moves the box.
-With `distractor_memory`, look-alikes seen beside the confidently tracked target are remembered and
-may not be re-detected (libs/distractors.py); with `census_every`, a full-frame pass every so many
-confident frames also remembers those that never came beside it. The pass runs `census_tiles_per_frame`
-tiles a frame, so its cost is spread over frames instead of one latency spike.
-
-With `motion_compensation: true` the long-term mode also follows the camera (libs/motion.py): the last
-confident box moves with the measured image shift plus the target's own velocity. When that expected
-box has (mostly) left the frame the target is declared out of view (LOST) at once, whatever the network
-says about the background now under the search region; the normal search looks where camera and
-velocity put the target and, when the camera moved noticeably, also where the target was in the image
-(a camera that follows it); while lost the enlarged search is centred on the expected box clamped into
-the frame (where an out-of-view target comes back).
+Long-term mode (`long_term: true` in a tracker config, any base): the lost state, re-detection, the
+memory of look-alikes and camera motion live in trackers/long_term.py, mixed into `SiameseTracker`;
+`_track` below shows where they come in (probation of a re-detection, out of view, lost frames).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,15 +24,13 @@ from siam_tracker_ros.libs.boxes import (
     clip_center_size,
     context_size,
     cxcywh_to_xywh,
-    visible_fraction,
     xywh_to_cxcywh,
 )
 from siam_tracker_ros.libs.cropping import crop_square
-from siam_tracker_ros.libs.distractors import DistractorMemory, local_peaks
-from siam_tracker_ros.libs.motion import CameraMotion, ExpectedTarget
 from siam_tracker_ros.libs.penalties import scale_aspect_penalty, smooth_size
 from siam_tracker_ros.libs.windows import WINDOWS, cosine_window
 from siam_tracker_ros.trackers.base import Tracker, TrackResult, TrackState
+from siam_tracker_ros.trackers.long_term import LongTermMixin
 from siam_tracker_ros.trackers.state import StateMachine, StateThresholds
 
 
@@ -168,7 +146,7 @@ class Candidate:
     blocked: bool = False  # the cell is a remembered look-alike's place (see libs/distractors.py)
 
 
-class SiameseTracker(Tracker):
+class SiameseTracker(LongTermMixin, Tracker):
     def __init__(self, name: str, network: torch.nn.Module, config: SiameseConfig,
                  device: str = "cpu", fp16: bool = False) -> None:
         super().__init__()
@@ -183,19 +161,9 @@ class SiameseTracker(Tracker):
         self.pad_value = np.zeros(3)
         self.template_feat: torch.Tensor | None = None
         self.first_look: torch.Tensor | None = None  # target descriptor of the first frame's template
-        self.lost_frames = 0
-        self._tile_cursor = 0
         self.last_scores: tuple[float, float | None] = (1.0, None)  # (Siamese, online) behind confidence
         self.last_logit = 0.0
-        self.camera = CameraMotion(config.motion_width) if config.motion_compensation else None
-        self.expected = ExpectedTarget()
-        self.velocity = np.zeros(2)  # target's own motion, px/frame, camera motion removed
-        self.probation = 0  # frames a re-detection has left to prove itself
-        self.unconfirmed = 0  # frames a re-detection is still reported as LOST (see confirm_frames)
-        self._before_redetection: tuple | None = None  # what a failed re-detection restores
-        self.distractors = DistractorMemory(config.distractor_radius, config.distractor_max_unseen)
-        self.frame_index = 0
-        self._census_tiles: list[np.ndarray] = []  # tile centres of a census still to scan
+        self._init_long_term(config)
 
     # -- network plumbing -------------------------------------------------------------------------
     def _to_tensor(self, crops: list[np.ndarray]) -> torch.Tensor:
@@ -218,17 +186,7 @@ class SiameseTracker(Tracker):
         self.template_feat = self.embed([z])
         self.first_look = target_descriptor(self.template_feat)
         self.state_machine.reset()
-        self.lost_frames = 0
-        self._tile_cursor = 0
-        self.expected.observe(cxcywh)
-        self.velocity = np.zeros(2)
-        self.probation = 0
-        self.unconfirmed = 0
-        self.distractors.reset()
-        self.frame_index = 0
-        self._census_tiles = []
-        if self.camera is not None:
-            self.camera.reset(image)
+        self._restart_long_term(image, cxcywh)
 
     def crop(self, image: np.ndarray, center: np.ndarray, side: float, out_size: int) -> np.ndarray:
         """The network's input around `center`: a square of `side` image px, padded with the mean of
@@ -440,69 +398,9 @@ class SiameseTracker(Tracker):
         logit = float(out.logit.flat[index])
         return Candidate(out, index, box, lr, siamese, onl, logit, self.confidence(siamese, onl, logit))
 
-    # -- look-alikes (long-term mode) ---------------------------------------------------------------
-    def _confidently_here(self, state: TrackState) -> bool:
-        """The target is where the tracker is (TRACKING, no re-detection on probation): any other
-        look-alike seen now is elsewhere."""
-        return state is TrackState.TRACKING and self.probation == 0
-
     def target_extent(self) -> float:
         """The target's size as one length (geometric mean of width and height), image px."""
         return float(np.sqrt(self.size[0] * self.size[1]))
-
-    def peaks(self, out: SearchOutput) -> tuple[np.ndarray, np.ndarray]:
-        """The Siamese map's peaks that pass `redetect_min_score`: their flat cell indices (K,) and
-        boxes (K, 4: cx, cy, w, h, a copy), in cell order."""
-        cells = local_peaks(out.score, self.config.redetect_min_score)
-        return cells, out.boxes.reshape(4, -1)[:, cells].T
-
-    def _look_alike_positions(self, out: SearchOutput) -> list[np.ndarray]:
-        """Centres of the Siamese map's peaks that pass `redetect_min_score`. The online score is not
-        asked: a look-alike the classifier suppresses beside the target can score high on it once
-        the target is gone."""
-        return [box[:2] for box in self.peaks(out)[1]]
-
-    def _remember_look_alikes(self, pick: Candidate, state: TrackState) -> None:
-        """After a normal frame: follow the remembered look-alikes to this frame's peaks (not the
-        target's own); while the target is confidently here (TRACKING, no probation), peaks more than
-        `distractor_radius` target sizes away become new look-alikes."""
-        extent = self.target_extent()
-        peaks = [(p, float(np.hypot(*(p - self.center)))) for p in self._look_alike_positions(pick.out)]
-        if state is not TrackState.LOST:
-            peaks = [(p, distance) for p, distance in peaks if distance > 0.5 * extent]
-        self.distractors.observe([p for p, _ in peaks], extent, self.frame_index, add=False)
-        if self._confidently_here(state):
-            far = [p for p, distance in peaks if distance > self.config.distractor_radius * extent]
-            self.distractors.observe(far, extent, self.frame_index, add=True)
-
-    def _look_alike_census(self, image: np.ndarray, state: TrackState) -> None:
-        """While the target is confidently here, scan frame tiles (in turn, as a full-frame
-        re-detection pass) for places re-detection would accept now: they are look-alikes, remembered
-        even when they never came into the normal search region beside the target. A scan starts
-        every `census_every` frames and runs `census_tiles_per_frame` of its tiles a frame; it is
-        dropped once the target is not confidently here (what it finds could be the target)."""
-        cfg = self.config
-        if not self._confidently_here(state):
-            self._census_tiles = []
-            return
-        if not self._census_tiles and self.frame_index % cfg.census_every == 0:
-            self._census_tiles = self.tile_centers(image.shape)
-        if not self._census_tiles:
-            return
-        count = cfg.census_tiles_per_frame or len(self._census_tiles)
-        tiles, self._census_tiles = self._census_tiles[:count], self._census_tiles[count:]
-        extent = self.target_extent()
-        reach = cfg.distractor_radius * extent
-        found = []
-        for out in self.search(image, tiles, cfg.lost_instance_size):
-            online = self.online_scores(out)
-            for i, box in zip(*self.peaks(out)):
-                if float(np.hypot(*(box[:2] - self.center))) <= reach:
-                    continue
-                cand = self._candidate_at(out, online, int(i), box, 0.0)
-                if cand.confidence >= cfg.state.found_above and self.accept_candidate(cand):
-                    found.append(box[:2])
-        self.distractors.observe(found, extent, self.frame_index, add=True, census=True)
 
     def _adopt(self, pick: Candidate) -> None:
         """The picked candidate's scores become the ones the confidence and the node report."""
@@ -539,104 +437,9 @@ class SiameseTracker(Tracker):
         self._adopt(pick)
         return pick
 
-    def _undo_redetection(self) -> None:
-        """A re-detection that failed its probation was a look-alike: back to LOST with the held box
-        and the expected target as they were before it."""
-        self.center, self.size, box, unseen, self.velocity = self._before_redetection
-        self.expected.box, self.expected.frames_unseen = box, unseen
-        self.probation = 0
-        self.unconfirmed = 0
-        self.state_machine.force_lost()
 
-    # -- camera motion and the expected target --------------------------------------------------------
-    def _follow_camera(self, image: np.ndarray) -> np.ndarray:
-        """Move the expected box with the camera and the target's own velocity; return that motion."""
-        if self.camera is None:
-            return np.zeros(2)
-        shift = self.camera.update(image)
-        self.distractors.follow(shift)
-        motion = shift + self.velocity
-        self.expected.follow(motion)
-        return motion
 
-    def _observe(self, box: np.ndarray) -> None:
-        """A confident frame: the expected box becomes the tracked one (centre not clipped to the
-        image), and the velocity corrects by a share of the miss (an alpha-beta filter's beta step)."""
-        if self.camera is None:
-            return
-        miss = (box[:2] - self.expected.box[:2]) / max(1, self.expected.frames_unseen)
-        self.velocity = self.velocity + self.config.velocity_smoothing * miss
-        self.expected.observe(box)
 
-    def out_of_view(self, image_shape) -> bool:
-        """The expected box lies outside the frame (all but `out_of_view_visible` of it): the camera or
-        the target moved it out."""
-        return visible_fraction(self.expected.box, image_shape) <= self.config.out_of_view_visible
 
-    # -- long-term re-detection ---------------------------------------------------------------------
-    def tile_centers(self, image_shape) -> list[np.ndarray]:
-        """Centres of enlarged crops covering the whole frame; at most `max_tiles` per call, in turn."""
-        height, width = image_shape[:2]
-        side, _ = self.search_size(self.config.lost_instance_size)
-        nx, ny = max(1, math.ceil(width / side)), max(1, math.ceil(height / side))
-        xs = (np.arange(nx) + 0.5) * width / nx
-        ys = (np.arange(ny) + 0.5) * height / ny
-        tiles = [np.array([x, y]) for y in ys for x in xs]
-        if len(tiles) <= self.config.max_tiles:
-            return tiles
-        start = self._tile_cursor % len(tiles)
-        self._tile_cursor = start + self.config.max_tiles
-        return [tiles[(start + k) % len(tiles)] for k in range(self.config.max_tiles)]
 
-    def _redetect_in(self, out: SearchOutput, window_influence: float, near: np.ndarray | None = None
-                     ) -> Candidate:
-        """Best re-detection candidate of one lost-mode crop; with the distractor memory, the
-        remembered look-alikes are first followed to this crop's peaks and then kept out. With `near`,
-        cells farther than `near_radius` target sizes from it are kept out too."""
-        extent = self.target_extent()
-        blocked = None
-        if near is not None:
-            distance = np.hypot(out.boxes[0] - near[0], out.boxes[1] - near[1])
-            blocked = distance > self.config.near_radius * extent
-        if self.config.distractor_memory and self.distractors.entries:
-            self.distractors.observe(self._look_alike_positions(out), extent, self.frame_index, add=False,
-                                     lost=True)
-            remembered = self.distractors.blocked(out.boxes[:2], extent)
-            blocked = remembered if blocked is None else blocked | remembered
-        return self._best_in(out, window_influence, blocked)
 
-    def _track_lost(self, image: np.ndarray) -> TrackResult:
-        """One lost-mode frame: enlarged (or full-frame) search; the box stays held unless re-found."""
-        cfg = self.config
-        self.lost_frames += 1
-        full = cfg.full_frame_after > 0 and self.lost_frames >= cfg.full_frame_after
-        near = self.center
-        if self.camera is not None:  # where the target should be; clamped: an out-of-view one re-enters there
-            height, width = image.shape[:2]
-            near = np.clip(self.expected.box[:2], [0.0, 0.0], [float(width), float(height)])
-        centers = self.tile_centers(image.shape) if full else [near]
-        outs = self.search(image, centers, cfg.lost_instance_size)
-        window = 0.0 if full else cfg.lost_window_influence
-        # lost in view (an occlusion, a sudden change of look): the target is still about where it was
-        # lost, while a look-alike is found anywhere in the enlarged crop
-        only_near = (not full and cfg.near_radius > 0
-                     and (self.camera is None or not self.out_of_view(image.shape)))
-        pick = max((self._redetect_in(out, window, near if only_near else None) for out in outs),
-                   key=lambda cand: cand.confidence)
-        self._adopt(pick)
-        conf, box, out = pick.confidence, pick.box, pick.out
-        accepted = self.accept_candidate(pick, image) and not pick.blocked
-        if not accepted:  # a rejected candidate is no evidence of the target: report it as absent
-            conf = min(conf, self.config.state.lost_below)
-        state = self.state_machine.update(conf, can_recover=accepted)
-        if state is not TrackState.LOST:
-            self._before_redetection = (self.center.copy(), self.size.copy(), self.expected.box.copy(),
-                                        self.expected.frames_unseen, self.velocity.copy())
-            self.probation = cfg.probation_frames
-            self.unconfirmed = cfg.confirm_frames
-            self.center = box[:2].copy()  # jump to the re-detection; size from the candidate, smoothed
-            self.update_target(image, box, pick.lr)
-            self.lost_frames = 0
-            self.velocity = np.zeros(2)
-            self.expected.observe(box)
-        return self._result(conf, state, out.score, out.region)
