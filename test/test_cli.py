@@ -392,7 +392,6 @@ def test_ctrl_c_keeps_the_frames_tracked_so_far(shared_dir, tmp_path):
     real = shared_dir / "data" / "sequences" / "otb_basketball"
     truth = np.loadtxt(real / "groundtruth_rect.txt", delimiter=",")[0]
     # its 725 frames four times over (links): minutes of tracking, so the run cannot end before Ctrl-C
-    # however the video's writes are buffered
     source = tmp_path / "flight"
     source.mkdir()
     frames = sorted((real / "img").glob("*.jpg"))
@@ -404,7 +403,10 @@ def test_ctrl_c_keeps_the_frames_tracked_so_far(shared_dir, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "siam_tracker_ros.cli", "track", str(source), "--init",
                              ",".join(f"{v:g}" for v in truth), "--out-dir", str(out), "--save-video",
                              "--threads", "1", "--device", "cpu"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # as from a terminal: a shell's background job (a CI runner's) ignores SIGINT,
+                            # and its children inherit that
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not (paths[2].exists() and paths[2].stat().st_size > 100_000):  # a few frames encoded
         assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
