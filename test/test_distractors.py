@@ -69,10 +69,12 @@ def basketball_exit(shared_dir):
 def test_a_look_alike_seen_beside_the_target_is_not_redetected(weights, basketball_exit, memory):
     """Without the memory re-detection takes the team-mate (Siamese 0.99, online 0.8) and the
     tracker follows it through the absence; with it the tracker stays LOST while the target is away,
-    and says what it remembered. Started from frame 250."""
+    and says what it remembered. Started from frame 250; the confirmation asks only the probation's
+    classifier score (0.35), which the team-mate passes, so that the memory alone decides."""
     oov = basketball_exit
     start, (exit_frame, back) = 250, oov.events[0]
-    tracker = build_tracker("drol_nano", device="cpu", overrides={"distractor_memory": memory})
+    tracker = build_tracker("drol_nano", device="cpu", overrides={"distractor_memory": memory,
+                                                                  "confirm_min_online": 0.35})
     tracker.init(oov.frames[start], oov.groundtruth[start])
     states, remembered = [], 0
     for k in range(start + 1, back):

@@ -146,6 +146,31 @@ def test_a_redetection_is_reported_only_once_confirmed(weights, bag, confirmed, 
         assert tracker.probation == 0
 
 
+def test_the_confirming_frame_needs_the_confirmation_gate(weights, bag):
+    """The bag re-detected after grey frames (still reported LOST), then shown again: the classifier's
+    score on the confirming frame's normal crop is measured there. A `confirm_min_online` just above it
+    undoes the re-detection (LOST, the box held before), one just below reports the target. The
+    first-frame look is off, so the gate alone decides."""
+    _, box, moved, _ = bag
+
+    def confirmed_by(gate):
+        tracker, held = _lost_on_grey(bag, {"probation_frames": 3, "confirm_frames": 1,
+                                            "confirm_min_online": gate, "probation_min_online": 0.0,
+                                            "rescue_min_similarity": 0.0,
+                                            "full_frame_after": 0, "motion_compensation": False})
+        found = tracker.track(moved)
+        assert found.state is TrackState.LOST and np.array_equal(found.box, held)  # found, not yet told
+        return tracker, held, tracker.track(moved)
+
+    tracker, _, told = confirmed_by(0.0)
+    assert told.state is not TrackState.LOST
+    assert np.allclose(told.box[:2], box[:2] + [60, 30], atol=10)
+    score = tracker.last_scores[1]
+    _, held, refused = confirmed_by(score + 0.02)
+    assert refused.state is TrackState.LOST and np.array_equal(refused.box, held)
+    assert confirmed_by(score - 0.02)[2].state is not TrackState.LOST
+
+
 def test_a_redetection_needs_the_evidence_it_is_configured_to_need(weights, bag):
     """The target shown again after a blank frame is re-detected with the default evidence gate (off);
     its evidence (online + Siamese logit / 10, clipped) is measured there, and a gate just above it keeps

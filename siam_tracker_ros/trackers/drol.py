@@ -322,6 +322,8 @@ class DROLConfig:
     redetect_min_online: float = 0.5
     redetect_min_evidence: float = 0.0  # online + Siamese logit / 10 a re-detection needs
     probation_min_online: float = 0.0  # classifier score every probation frame needs
+    confirm_min_online: float = 0.0  # ...and the frames before it is reported (confirm_frames), on the
+                                     # normal search crop
     # a candidate the classifier doubts (below the two above) still passes if it looks like the first
     # frame's target this much (cosine of target descriptors; 0 = off) and scores >= rescue_min_online
     rescue_min_similarity: float = 0.0
@@ -423,10 +425,13 @@ class DROLTracker(SiameseTracker):
             return False
         return pick.online >= self.drol.redetect_min_online or self._looks_like_first_frame(pick, image)
 
-    def holds_after_redetection(self, pick, image: np.ndarray) -> bool:
-        if not super().holds_after_redetection(pick, image):
+    def holds_after_redetection(self, pick, image: np.ndarray, confirming: bool = False) -> bool:
+        """The classifier must keep scoring a re-detection on the normal search crop: `confirm_min_online`
+        before it is reported, `probation_min_online` after; the first frame's look may stand in."""
+        if not super().holds_after_redetection(pick, image, confirming):
             return False
-        if pick.online is None or pick.online >= self.drol.probation_min_online:
+        gate = self.drol.confirm_min_online if confirming else self.drol.probation_min_online
+        if pick.online is None or pick.online >= gate:
             return True
         return self._looks_like_first_frame(pick, image)
 

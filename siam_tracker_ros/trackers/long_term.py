@@ -12,7 +12,7 @@ A candidate ends LOST only if its confidence passes the state machine's `found_a
 `accept_candidate` agrees (DROL adds its classifier check there). For `probation_frames` after that,
 every frame must pass `holds_after_redetection`, or the re-detection is taken back (LOST again, the box
 held before it restored); the first `confirm_frames` of them still report LOST and the held box, so a
-look-alike seen for one frame never moves the box. With `distractor_memory`, look-alikes seen beside the
+look-alike seen for one frame never moves the box (DROL asks its re-detection gate again on them). With `distractor_memory`, look-alikes seen beside the
 confidently tracked target are remembered and may not be re-detected (libs/distractors.py); with
 `census_every`, a full-frame pass every so many confident frames also remembers those that never came
 beside it. The pass runs `census_tiles_per_frame` tiles a frame, so its cost is spread over frames

@@ -302,8 +302,9 @@ class SiameseTracker(LongTermMixin, Tracker):
         scores are checked (the look-alike census asks this of many candidates)."""
         return pick.siamese >= self.config.redetect_min_score
 
-    def holds_after_redetection(self, pick: Candidate, image: np.ndarray) -> bool:
-        """Whether a frame in a re-detection's probation still looks like the target."""
+    def holds_after_redetection(self, pick: Candidate, image: np.ndarray, confirming: bool = False) -> bool:
+        """Whether a frame in a re-detection's probation still looks like the target; `confirming`: one
+        of its first `confirm_frames`, before the caller is told (DROL asks more there)."""
         return pick.siamese >= self.config.redetect_min_score
 
     def first_frame_similarity(self, image: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -342,7 +343,7 @@ class SiameseTracker(LongTermMixin, Tracker):
         if self.probation > 0:
             self.probation -= 1
             self.unconfirmed = max(0, self.unconfirmed - 1)
-            undone = not self.holds_after_redetection(pick, image)
+            undone = not self.holds_after_redetection(pick, image, confirming)
         if undone:
             self._undo_redetection()
             confidence = min(confidence, self.config.state.lost_below)
