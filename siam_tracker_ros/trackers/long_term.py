@@ -5,18 +5,18 @@
 
 Once the state machine says LOST the box is held, the search grows to `lost_instance_size` (831, as
 pysot's long-term tracker) around the held position with almost no cosine window, and after
-`full_frame_after` lost frames the whole frame is tiled with such crops, batched in one forward pass.
-With `near_radius`, a target lost while expected in view is re-found only within that many target sizes
-of where it was until the full-frame search starts (a look-alike can be anywhere in the enlarged crop).
-A candidate ends LOST only if its confidence passes the state machine's `found_above` and
-`accept_candidate` agrees (DROL adds its classifier check there). For `probation_frames` after that,
-every frame must pass `holds_after_redetection`, or the re-detection is taken back (LOST again, the box
-held before it restored); the first `confirm_frames` of them still report LOST and the held box, so a
-look-alike seen for one frame never moves the box (DROL asks its re-detection gate again on them). With `distractor_memory`, look-alikes seen beside the
-confidently tracked target are remembered and may not be re-detected (libs/distractors.py); with
-`census_every`, a full-frame pass every so many confident frames also remembers those that never came
-beside it. The pass runs `census_tiles_per_frame` tiles a frame, so its cost is spread over frames
-instead of one latency spike.
+`full_frame_after` lost frames the whole frame is tiled with such crops, batched in one forward pass. With
+`near_radius`, a target lost while expected in view is re-found only within that many target sizes of
+where it was until the full-frame search starts (a look-alike can be anywhere in the enlarged crop). A
+candidate ends LOST only if its confidence passes the state machine's `found_above` and `accept_candidate`
+agrees (DROL adds its classifier check there). For `probation_frames` after that, every frame must pass
+`holds_after_redetection`, or the re-detection is taken back (LOST again, the box held before it
+restored); the first `confirm_frames` of them still report LOST and the held box, so a look-alike seen for
+one frame never moves the box (DROL asks its re-detection gate again on them). With `distractor_memory`,
+look-alikes seen beside the confidently tracked target are remembered and may not be re-detected
+(libs/distractors.py); with `census_every`, a full-frame pass every so many confident frames also
+remembers those that never came beside it. The pass runs `census_tiles_per_frame` tiles a frame, so its
+cost is spread over frames instead of one latency spike.
 
 With `motion_compensation: true` the long-term mode also follows the camera (libs/motion.py): the last
 confident box moves with the measured image shift plus the target's own velocity. When that expected box
