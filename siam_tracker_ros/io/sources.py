@@ -23,8 +23,8 @@ from siam_tracker_ros.io.images import compressed_msg_to_bgr, image_msg_to_bgr
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 DEFAULT_FRAME_ID = "camera"  # the frame_id of frames whose source names none (all but rosbags)
-VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".wmv", ".flv",
-                    ".h264", ".h265", ".hevc")
+VIDEO_EXTENSIONS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ts", ".m2ts", ".mts",
+                    ".wmv", ".flv", ".h264", ".h265", ".hevc")
 IMAGE_MSGTYPE = "sensor_msgs/msg/Image"
 COMPRESSED_MSGTYPE = "sensor_msgs/msg/CompressedImage"
 _IMAGE_TYPES = (IMAGE_MSGTYPE, COMPRESSED_MSGTYPE)
@@ -36,6 +36,11 @@ _FRAME_COUNT_SLACK = 2  # frames an intact file may decode short of its count (e
 # rate, an estimate for a variable one, so only a shortfall beyond this share is taken for a cut file.
 _ESTIMATED_CONTAINERS = (".mkv", ".webm")
 _ESTIMATE_TOLERANCE = 0.25
+# MPEG-TS records no count or duration (OpenCV estimates both from the file size, which shrinks with a cut),
+# but it is a run of 188-byte packets (192 with the 4-byte timestamps of M2TS), each opening with the sync
+# byte 0x47: a file that ends inside a packet was cut (one cut on a packet boundary is not seen).
+_PACKET_CONTAINERS = (".ts", ".m2ts", ".mts")
+_TS_SYNC = 0x47
 # The keys rosbag2 writes under rosbag2_bagfile_information and readers need.
 _BAG_METADATA_KEYS = ("version", "storage_identifier", "relative_file_paths", "duration", "starting_time",
                       "message_count", "topics_with_message_count")
@@ -250,6 +255,24 @@ class VideoSource(FrameSource):
             raise SourceError(f"video {self.path} ends after {index} frames, but the duration in its header "
                               f"holds about {declared}: the file is truncated or damaged; copy it again from "
                               "its origin")
+        if suffix in _PACKET_CONTAINERS:
+            packet = _ts_packet_size(self.path)
+            size = self.path.stat().st_size
+            if packet and size % packet:
+                raise SourceError(f"video {self.path} ends after {index} frames inside a {packet}-byte "
+                                  f"transport stream packet ({size} bytes): the file is truncated; copy it "
+                                  "again from its origin")
+
+
+def _ts_packet_size(path: Path) -> int | None:
+    """188 (MPEG-TS) or 192 (M2TS) from where the first packets' sync bytes are; None if neither fits."""
+    with open(path, "rb") as f:
+        head = f.read(3 * 192 + 5)
+    for size, offset in ((188, 0), (192, 4)):
+        marks = [k * size + offset for k in range(3)]
+        if marks[-1] < len(head) and all(head[m] == _TS_SYNC for m in marks):
+            return size
+    return None
 
 
 class RosbagSource(FrameSource):
