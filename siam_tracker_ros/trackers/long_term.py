@@ -44,10 +44,10 @@ if TYPE_CHECKING:
 
 
 class LongTermMixin:
-    """Lost-mode machinery of `SiameseTracker`, kept apart so the tracking loop reads on its own. It uses
-    the host's `config`, target (`center`, `size`, `target_extent`) and `state_machine`, searches with
-    its `search`, `_best_in`, `_candidate_at` and `online_scores`, asks `accept_candidate`, and reports
-    through `update_target`, `_adopt` and `_result`."""
+    """Lost-mode machinery of `SiameseTracker`, kept apart so the tracking loop reads on its own. It
+    uses the host's `config`, target (`center`, `size`, `target_extent`), `state_machine` and
+    `frame_index`, searches with its `search`, `_best_in`, `_candidate_at` and `online_scores`, asks
+    `accept_candidate`, and reports through `update_target`, `_adopt` and `_result`."""
 
     def _init_long_term(self, config: SiameseConfig) -> None:
         self.lost_frames = 0
@@ -59,7 +59,6 @@ class LongTermMixin:
         self.unconfirmed = 0  # frames a re-detection is still reported as LOST (see confirm_frames)
         self._before_redetection: tuple | None = None  # what a failed re-detection restores
         self.distractors = DistractorMemory(config.distractor_radius, config.distractor_max_unseen)
-        self.frame_index = 0
         self._census_tiles: list[np.ndarray] = []  # tile centres of a census still to scan
 
     def _restart_long_term(self, image: np.ndarray, box_cxcywh: np.ndarray) -> None:
@@ -71,7 +70,6 @@ class LongTermMixin:
         self.probation = 0
         self.unconfirmed = 0
         self.distractors.reset()
-        self.frame_index = 0
         self._census_tiles = []
         if self.camera is not None:
             self.camera.reset(image)

@@ -163,6 +163,7 @@ class SiameseTracker(LongTermMixin, Tracker):
         self.first_look: torch.Tensor | None = None  # target descriptor of the first frame's template
         self.last_scores: tuple[float, float | None] = (1.0, None)  # (Siamese, online) behind confidence
         self.last_logit = 0.0
+        self.frame_index = 0  # frames tracked since init (the census and DROL's template schedule count them)
         self._init_long_term(config)
 
     # -- network plumbing -------------------------------------------------------------------------
@@ -186,6 +187,7 @@ class SiameseTracker(LongTermMixin, Tracker):
         self.template_feat = self.embed([z])
         self.first_look = target_descriptor(self.template_feat)
         self.state_machine.reset()
+        self.frame_index = 0
         self._restart_long_term(image, cxcywh)
 
     def crop(self, image: np.ndarray, center: np.ndarray, side: float, out_size: int) -> np.ndarray:
