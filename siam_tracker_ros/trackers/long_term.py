@@ -50,27 +50,25 @@ class LongTermMixin:
     `accept_candidate`, and reports through `update_target`, `_adopt` and `_result`."""
 
     def _init_long_term(self, config: SiameseConfig) -> None:
-        self.lost_frames = 0
-        self._tile_cursor = 0
         self.camera = CameraMotion(config.motion_width) if config.motion_compensation else None
         self.expected = ExpectedTarget()
+        self.distractors = DistractorMemory(config.distractor_radius, config.distractor_max_unseen)
+        self._before_redetection: tuple | None = None  # what a failed re-detection restores
+        self._clear_long_term()
+
+    def _clear_long_term(self) -> None:
+        self.lost_frames = 0
+        self._tile_cursor = 0
         self.velocity = np.zeros(2)  # target's own motion, px/frame, camera motion removed
         self.probation = 0  # frames a re-detection has left to prove itself
         self.unconfirmed = 0  # frames a re-detection is still reported as LOST (see confirm_frames)
-        self._before_redetection: tuple | None = None  # what a failed re-detection restores
-        self.distractors = DistractorMemory(config.distractor_radius, config.distractor_max_unseen)
         self._census_tiles: list[np.ndarray] = []  # tile centres of a census still to scan
 
     def _restart_long_term(self, image: np.ndarray, box_cxcywh: np.ndarray) -> None:
         """A new target: nothing is lost, remembered or expected but the drawn box."""
-        self.lost_frames = 0
-        self._tile_cursor = 0
+        self._clear_long_term()
         self.expected.observe(box_cxcywh)
-        self.velocity = np.zeros(2)
-        self.probation = 0
-        self.unconfirmed = 0
         self.distractors.reset()
-        self._census_tiles = []
         if self.camera is not None:
             self.camera.reset(image)
 
