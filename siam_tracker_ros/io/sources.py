@@ -245,23 +245,25 @@ class VideoSource(FrameSource):
             raise SourceError(
                 f"video {self.path} opened but no frame could be decoded; the file may be corrupt"
             )
-        # OpenCV reports a truncated or damaged stream as its end; only the header's count tells them apart.
+        # OpenCV reports a truncated or damaged stream as its end; only the container tells them apart.
+        cut = self._cut_short(index)
+        if cut:
+            raise SourceError(f"video {self.path} ends after {index} {cut}: the file is truncated or "
+                              "damaged; copy it again from its origin")
+
+    def _cut_short(self, decoded: int) -> str | None:
+        """Why `decoded` frames cannot be the whole file, by what its container records; None if they can."""
         declared, suffix = self._frames or 0, self.path.suffix.lower()
-        if suffix in _COUNTED_CONTAINERS and index < declared - _FRAME_COUNT_SLACK:
-            raise SourceError(f"video {self.path} ends after {index} of the {declared} frames its header "
-                              "declares: the file is truncated or damaged; copy it again from its origin")
+        if suffix in _COUNTED_CONTAINERS and decoded < declared - _FRAME_COUNT_SLACK:
+            return f"of the {declared} frames its header declares"
         estimated_floor = declared * (1 - _ESTIMATE_TOLERANCE) - _FRAME_COUNT_SLACK
-        if suffix in _ESTIMATED_CONTAINERS and index < estimated_floor:
-            raise SourceError(f"video {self.path} ends after {index} frames, but the duration in its header "
-                              f"holds about {declared}: the file is truncated or damaged; copy it again from "
-                              "its origin")
+        if suffix in _ESTIMATED_CONTAINERS and decoded < estimated_floor:
+            return f"frames, but the duration in its header holds about {declared}"
         if suffix in _PACKET_CONTAINERS:
-            packet = _ts_packet_size(self.path)
-            size = self.path.stat().st_size
+            packet, size = _ts_packet_size(self.path), self.path.stat().st_size
             if packet and size % packet:
-                raise SourceError(f"video {self.path} ends after {index} frames inside a {packet}-byte "
-                                  f"transport stream packet ({size} bytes): the file is truncated; copy it "
-                                  "again from its origin")
+                return f"frames inside a {packet}-byte transport stream packet ({size} bytes)"
+        return None
 
 
 def _ts_packet_size(path: Path) -> int | None:
