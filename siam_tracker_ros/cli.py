@@ -42,6 +42,17 @@ def _int_at_least(low: int):
     return parse
 
 
+def _frame_size(text: str) -> tuple[int, int]:
+    """An argparse type: WIDTHxHEIGHT in pixels, e.g. 1280x720."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1280x720, got {text!r}") from None
+    if min(width, height) < 64 or max(width, height) > 8192:
+        raise argparse.ArgumentTypeError(f"each side must be 64 to 8192 px, got {text!r}")
+    return width, height
+
+
 def _output_dir(path: str | Path, created: list[Path], option: str = "--out-dir") -> Path:
     """Create the output folder now, so that a file in the way or a read-only place is reported before
     the work, not after it (and nothing computed is lost). The folders it makes are added to `created`,
@@ -368,10 +379,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if len(frames) < 2:
         raise SiamTrackerError(f"{seq_dir} needs at least two frames to benchmark")
     total = args.warmup + args.frames + 1  # the init frame, the untimed warm-up, the timed frames
+    init_box = source.initial_box if source.initial_box is not None else np.array([0, 0, 64, 64], float)
+    if args.size:  # the camera's resolution: frames and box scaled alike, so the target keeps its share
+        scale = np.array(args.size, float) / frames[0].shape[1::-1]
+        frames = [cv2.resize(f, args.size, interpolation=cv2.INTER_LINEAR) for f in frames[:total]]
+        init_box = np.asarray(init_box, float) * np.tile(scale, 2)
     while len(frames) < total:  # play the clip back and forth to reach the frame count
         frames += frames[-2::-1]
     frames = frames[:total]
-    init_box = source.initial_box if source.initial_box is not None else np.array([0, 0, 64, 64], float)
     names = _tracker_names(args.trackers)
     if args.reference and args.reference not in names:
         names.append(args.reference)
@@ -490,6 +505,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="timed frames per tracker (default 300)")
     p.add_argument("--warmup", type=_int_at_least(0), default=10,
                    help="untimed frames before them (default 10)")
+    p.add_argument("--size", type=_frame_size, metavar="WxH",
+                   help="resize the frames (and the initial box) to your camera's resolution, e.g. 1280x720: "
+                   "the full-frame re-detection pass needs more tiles on larger frames (default: the "
+                   "sequence's own size)")
     common(p)
     p.set_defaults(func=cmd_bench)
     return parser

@@ -92,6 +92,24 @@ def test_bench_reports_ratio_to_reference(shared_dir, capsys):
     assert frames == 8 and fps > 0 and 0 < median_ms <= p95_ms  # --frames counts the timed ones
 
 
+def test_bench_at_the_camera_resolution(shared_dir, capsys):
+    assert main(["bench", "--trackers", "drol_nano", "--reference", "nano", "--frames", "3", "--warmup", "1",
+                 "--size", "1280x720", "--device", "cpu", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "uav123_person12_1 (1280x720)" in out  # the frames were resized, not only the label
+    row = next(line for line in out.splitlines() if line.startswith("drol_nano ") and len(line.split()) == 4)
+    tiles, median_ms, p95_ms = (float(v) for v in row.split()[1:])
+    assert tiles >= 1 and 0 < median_ms <= p95_ms
+
+
+@pytest.mark.parametrize("size", ["1280", "1280x", "axb", "32x720", "1280x720x3"])
+def test_a_bad_bench_size_is_refused(capsys, size):
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "--size", size])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "--size" in err and "Traceback" not in err
+
+
 def test_missing_source(capsys, tmp_path):
     _fails(capsys, ["track", str(tmp_path / "nowhere.mp4"), "--init", "1,1,5,5"], "nowhere.mp4")
 
