@@ -155,9 +155,9 @@ def test_a_census_spread_over_frames_scans_one_tile_a_frame_and_finds_the_copy(w
 @pytest.mark.parametrize(("margin", "found"), [(0.0, True), (0.1, False)])
 def test_a_look_alike_as_like_the_first_frame_blocks_the_rescue(weights, shared_dir, margin, found):
     """Lost on grey frames, then vot_ball1's ball comes back with a copy 80 px beside it (in the same
-    enlarged crop). The classifier's gate is out of reach (`redetect_min_online` 5), so only the rescue
-    by the first frame's look can re-detect: both balls match that look (the ball itself about 1.0, the
-    copy, pasted without its surroundings, about 0.93), and with a `rescue_margin` wider than their
+    enlarged crop). The classifier's gate is out of reach (`redetect_min_online` 5; in place too), so only
+    the rescue by the first frame's look can re-detect: both balls match that look (the ball itself about
+    1.0, the copy, pasted without its surroundings, about 0.93), and with a `rescue_margin` wider than their
     difference neither is taken on it (the tracker stays LOST, box held)."""
     seq = load_sequence(shared_dir / "data" / "sequences" / "vot_ball1")
     frame, box = seq.frame(0), seq.groundtruth[0]
@@ -167,7 +167,7 @@ def test_a_look_alike_as_like_the_first_frame_blocks_the_rescue(weights, shared_
     tracker = build_tracker("drol_nano", device="cpu", overrides={
         "redetect_min_online": 5.0, "rescue_min_similarity": 0.88, "rescue_min_online": 0.0,
         "rescue_margin": margin, "rescue_min_extent": 0.0, "confirm_frames": 0, "full_frame_after": 0,
-        "near_radius": 0.0, "motion_compensation": False, "distractor_memory": False})
+        "near_radius": 0.0, "in_place_radius": 0.0, "motion_compensation": False, "distractor_memory": False})
     tracker.init(frame, box)
     blank = np.full_like(frame, 127)
     assert tracker.track(blank).state is TrackState.LOST

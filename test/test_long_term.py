@@ -6,6 +6,7 @@ import pytest
 from siam_tracker_ros.evaluation.datasets import load_sequence
 from siam_tracker_ros.evaluation.out_of_view import build_out_of_view, out_of_view_metrics
 from siam_tracker_ros.evaluation.runner import run_tracker
+from siam_tracker_ros.libs.boxes import iou_xywh
 from siam_tracker_ros.trackers.base import TrackState
 from siam_tracker_ros.trackers.registry import build_tracker
 from siam_tracker_ros.trackers.state import StateMachine, StateThresholds
@@ -156,7 +157,7 @@ def test_the_confirming_frame_needs_the_confirmation_gate(weights, bag):
     def confirmed_by(gate):
         tracker, held = _lost_on_grey(bag, {"probation_frames": 3, "confirm_frames": 1,
                                             "confirm_min_online": gate, "probation_min_online": 0.0,
-                                            "rescue_min_similarity": 0.0,
+                                            "rescue_min_similarity": 0.0, "in_place_radius": 0.0,
                                             "full_frame_after": 0, "motion_compensation": False})
         found = tracker.track(moved)
         assert found.state is TrackState.LOST and np.array_equal(found.box, held)  # found, not yet told
@@ -169,6 +170,27 @@ def test_the_confirming_frame_needs_the_confirmation_gate(weights, bag):
     _, held, refused = confirmed_by(score + 0.02)
     assert refused.state is TrackState.LOST and np.array_equal(refused.box, held)
     assert confirmed_by(score - 0.02)[2].state is not TrackState.LOST
+
+
+@pytest.mark.parametrize("radius", [0.5, 0.0])
+def test_a_target_lost_in_view_is_found_again_in_place(weights, shared_dir, radius):
+    """dtb70_gull2: the gliding gull turns (Siamese score 0.97 -> 0.07 in 3 frames) and the tracker goes LOST
+    near frame 42 while the gull stays where it was; from then on the classifier scores it 0.3-0.4, below
+    its 0.5 re-detection gate, while another gull scores 0.5-0.65 and crosses it near frame 79. With
+    `in_place_radius` the gull found in place needs only the probation's score and is followed again
+    before the crossing; without it the tracker stays lost, then takes the other gull."""
+    seq = load_sequence(shared_dir / "data" / "sequences" / "dtb70_gull2")
+    frames, truth = [seq.frame(k) for k in range(82)], seq.groundtruth[:82]
+    tracker = build_tracker("drol_nano", device="cpu", overrides={"in_place_radius": radius})
+    result = run_tracker(tracker, frames, truth[0])
+    states, ious = np.array(result.states), iou_xywh(result.boxes_array(), truth)
+    lost = np.flatnonzero(states == "lost")
+    assert 30 < lost[0] < 50 and ious[lost[0]] > 0.5  # lost while the box was still on the gull
+    found = (states[lost[0]:] != "lost") & (ious[lost[0]:] >= 0.5)
+    if radius:
+        assert found.any() and (ious[-3:] >= 0.5).all()
+    else:
+        assert not found.any() and (ious[-3:] < 0.1).all()
 
 
 def test_a_redetection_needs_the_evidence_it_is_configured_to_need(weights, bag):
@@ -196,14 +218,15 @@ def test_a_redetection_needs_the_evidence_it_is_configured_to_need(weights, bag)
                           (0.88, 0.0, 1000.0, False)])
 def test_a_redetection_the_classifier_doubts_passes_on_the_first_frame_look(weights, bag, min_similarity,
                                                                            min_online, min_extent, found):
-    """The classifier's gate set out of reach (`redetect_min_online` 5): the bag shown again is
+    """The classifier's gate set out of reach (`redetect_min_online` 5; the bag comes back where it was
+    lost, so the in-place gate is off too): the bag shown again is
     re-detected only through its likeness to the first frame's target (`rescue_min_similarity`), and
     not when the classifier's score is below `rescue_min_online` or the drawn target is smaller than
     `rescue_min_extent`."""
     frame, box, _, _ = bag
     tracker, held = _lost_on_grey(bag, {"redetect_min_online": 5.0, "rescue_min_similarity": min_similarity,
                                         "rescue_min_online": min_online, "rescue_min_extent": min_extent,
-                                        "confirm_frames": 0, "full_frame_after": 0,
+                                        "confirm_frames": 0, "full_frame_after": 0, "in_place_radius": 0.0,
                                         "motion_compensation": False})
     again = tracker.track(frame)
     if found:

@@ -416,21 +416,26 @@ class DROLTracker(SiameseTracker):
     def accept_candidate(self, pick, image: np.ndarray | None = None) -> bool:
         """Besides the base's Siamese check: the classifier's score, and the evidence of both
         (online + Siamese logit / 10), where the Siamese probability has saturated near 1. Where the
-        classifier's score falls short, the look of the target the user drew may stand in for it."""
+        classifier's score falls short, the look of the target the user drew may stand in for it. A
+        candidate in place (where the target was lost in view) needs only the probation's score: the
+        classifier lags a target whose look changed, and a look-alike seldom stands just there."""
         if not super().accept_candidate(pick, image):
             return False
         if pick.online is None:
             return True
         if pick.online + _scaled_logit(pick.logit) < self.drol.redetect_min_evidence:
             return False
-        return pick.online >= self.drol.redetect_min_online or self._looks_like_first_frame(pick, image)
+        gate = self.drol.probation_min_online if pick.in_place else self.drol.redetect_min_online
+        return pick.online >= gate or self._looks_like_first_frame(pick, image)
 
     def holds_after_redetection(self, pick, image: np.ndarray, confirming: bool = False) -> bool:
         """The classifier must keep scoring a re-detection on the normal search crop: `confirm_min_online`
-        before it is reported, `probation_min_online` after; the first frame's look may stand in."""
+        before it is reported (`probation_min_online` for one found in place), `probation_min_online`
+        after; the first frame's look may stand in."""
         if not super().holds_after_redetection(pick, image, confirming):
             return False
-        gate = self.drol.confirm_min_online if confirming else self.drol.probation_min_online
+        confirm = confirming and not self.redetected_in_place
+        gate = self.drol.confirm_min_online if confirm else self.drol.probation_min_online
         if pick.online is None or pick.online >= gate:
             return True
         return self._looks_like_first_frame(pick, image)

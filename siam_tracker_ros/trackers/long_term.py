@@ -12,7 +12,10 @@ candidate ends LOST only if its confidence passes the state machine's `found_abo
 agrees (DROL adds its classifier check there). For `probation_frames` after that, every frame must pass
 `holds_after_redetection`, or the re-detection is taken back (LOST again, the box held before it
 restored); the first `confirm_frames` of them still report LOST and the held box, so a look-alike seen for
-one frame never moves the box (DROL asks its re-detection gate again on them). With `distractor_memory`,
+one frame never moves the box (DROL asks its re-detection gate again on them). A candidate within
+`in_place_radius` target sizes of the held box while the target is expected in view is `in_place`: the
+target lost in view is mostly still there with a changed look, where a look-alike seldom stands (DROL asks
+its classifier less of it). With `distractor_memory`,
 look-alikes seen beside the confidently tracked target are remembered and may not be re-detected
 (libs/distractors.py); with `census_every`, a full-frame pass every so many confident frames also
 remembers those that never came beside it. The pass runs `census_tiles_per_frame` tiles a frame, so its
@@ -62,6 +65,7 @@ class LongTermMixin:
         self.velocity = np.zeros(2)  # target's own motion, px/frame, camera motion removed
         self.probation = 0  # frames a re-detection has left to prove itself
         self.unconfirmed = 0  # frames a re-detection is still reported as LOST (see confirm_frames)
+        self.redetected_in_place = False  # the re-detection on probation was in place (Candidate.in_place)
         self._census_tiles: list[np.ndarray] = []  # tile centres of a census still to scan
 
     def _restart_long_term(self, image: np.ndarray, box_cxcywh: np.ndarray) -> None:
@@ -189,6 +193,14 @@ class LongTermMixin:
             blocked = remembered if blocked is None else blocked | remembered
         return self._best_in(out, window_influence, blocked)
 
+    def _in_place(self, pick: Candidate, image_shape) -> bool:
+        """The candidate stands where the target was lost (within `in_place_radius` target sizes of the
+        held box) and the target is expected in view there."""
+        radius = self.config.in_place_radius
+        if radius <= 0 or (self.camera is not None and self.out_of_view(image_shape)):
+            return False
+        return float(np.hypot(*(pick.box[:2] - self.center))) <= radius * self.target_extent()
+
     def _track_lost(self, image: np.ndarray) -> TrackResult:
         """One lost-mode frame: enlarged (or full-frame) search; the box stays held unless re-found."""
         cfg = self.config
@@ -207,6 +219,7 @@ class LongTermMixin:
                      and (self.camera is None or not self.out_of_view(image.shape)))
         pick = max((self._redetect_in(out, window, near if only_near else None) for out in outs),
                    key=lambda cand: cand.confidence)
+        pick.in_place = self._in_place(pick, image.shape)
         self._adopt(pick)
         conf, box, out = pick.confidence, pick.box, pick.out
         accepted = self.accept_candidate(pick, image) and not pick.blocked
@@ -218,6 +231,7 @@ class LongTermMixin:
                                         self.expected.frames_unseen, self.velocity.copy())
             self.probation = cfg.probation_frames
             self.unconfirmed = cfg.confirm_frames
+            self.redetected_in_place = pick.in_place
             self.center = box[:2].copy()  # jump to the re-detection; size from the candidate, smoothed
             self.update_target(image, box, pick.lr)
             self.lost_frames = 0
@@ -232,4 +246,5 @@ class LongTermMixin:
         self.expected.box, self.expected.frames_unseen = box, unseen
         self.probation = 0
         self.unconfirmed = 0
+        self.redetected_in_place = False
         self.state_machine.force_lost()

@@ -57,6 +57,8 @@ class SiameseConfig:
     max_tiles: int = 4                   # crops per full-frame pass; more tiles are visited in turn
     near_radius: float = 0.0             # >0: in the near search, a target expected in view is re-found
                                          # within this many target sizes of where it is expected
+    in_place_radius: float = 0.0         # >0: a candidate this many target sizes from the held box, the
+                                         # target expected in view, is re-found in place (Candidate.in_place)
     redetect_min_score: float = 0.0      # Siamese probability a re-detection candidate needs
     probation_frames: int = 0            # frames after a re-detection it must keep passing its checks
     confirm_frames: int = 0              # of those, frames still reported LOST (box held) before it counts
@@ -105,6 +107,8 @@ class SiameseConfig:
         if self.near_radius < 0:
             raise ConfigError(f"near_radius must be >= 0 (0: anywhere in the near crop), got "
                               f"{self.near_radius}")
+        if self.in_place_radius < 0:
+            raise ConfigError(f"in_place_radius must be >= 0 (0: off), got {self.in_place_radius}")
         if self.distractor_radius <= 0 or self.distractor_max_unseen < 0:
             raise ConfigError("distractor_radius must be > 0 and distractor_max_unseen >= 0")
         if self.census_every < 0:
@@ -144,6 +148,7 @@ class Candidate:
     logit: float
     confidence: float
     blocked: bool = False  # the cell is a remembered look-alike's place (see libs/distractors.py)
+    in_place: bool = False  # lost mode: where the target was lost, still in view (see in_place_radius)
 
 
 class SiameseTracker(LongTermMixin, Tracker):
