@@ -193,13 +193,11 @@ class LongTermMixin:
             blocked = remembered if blocked is None else blocked | remembered
         return self._best_in(out, window_influence, blocked)
 
-    def _in_place(self, pick: Candidate, image_shape) -> bool:
-        """The candidate stands where the target was lost (within `in_place_radius` target sizes of the
-        held box) and the target is expected in view there."""
+    def _in_place(self, pick: Candidate) -> bool:
+        """The candidate stands where the target was lost: within `in_place_radius` target sizes of the
+        held box (asked only while the target is expected in view)."""
         radius = self.config.in_place_radius
-        if radius <= 0 or (self.camera is not None and self.out_of_view(image_shape)):
-            return False
-        return float(np.hypot(*(pick.box[:2] - self.center))) <= radius * self.target_extent()
+        return radius > 0 and float(np.hypot(*(pick.box[:2] - self.center))) <= radius * self.target_extent()
 
     def _track_lost(self, image: np.ndarray) -> TrackResult:
         """One lost-mode frame: enlarged (or full-frame) search; the box stays held unless re-found."""
@@ -215,11 +213,11 @@ class LongTermMixin:
         window = 0.0 if full else cfg.lost_window_influence
         # lost in view (an occlusion, a sudden change of look): the target is still about where it was
         # lost, while a look-alike is found anywhere in the enlarged crop
-        only_near = (not full and cfg.near_radius > 0
-                     and (self.camera is None or not self.out_of_view(image.shape)))
+        in_view = self.camera is None or not self.out_of_view(image.shape)
+        only_near = not full and cfg.near_radius > 0 and in_view
         pick = max((self._redetect_in(out, window, near if only_near else None) for out in outs),
                    key=lambda cand: cand.confidence)
-        pick.in_place = self._in_place(pick, image.shape)
+        pick.in_place = in_view and self._in_place(pick)
         self._adopt(pick)
         conf, box, out = pick.confidence, pick.box, pick.out
         accepted = self.accept_candidate(pick, image) and not pick.blocked

@@ -57,8 +57,8 @@ class SiameseConfig:
     max_tiles: int = 4                   # crops per full-frame pass; more tiles are visited in turn
     near_radius: float = 0.0             # >0: in the near search, a target expected in view is re-found
                                          # within this many target sizes of where it is expected
-    in_place_radius: float = 0.0         # >0: a candidate this many target sizes from the held box, the
-                                         # target expected in view, is re-found in place (Candidate.in_place)
+    in_place_radius: float = 0.0         # >0: a candidate within this many target sizes of the held box,
+                                         # the target expected in view, is found in place (Candidate.in_place)
     redetect_min_score: float = 0.0      # Siamese probability a re-detection candidate needs
     probation_frames: int = 0            # frames after a re-detection it must keep passing its checks
     confirm_frames: int = 0              # of those, frames still reported LOST (box held) before it counts
