@@ -30,3 +30,14 @@ def weights(shared_dir):
         mp.setenv("SIAM_TRACKER_WEIGHTS", str(shared_dir / "weights"))
         torch.set_num_threads(2)
         yield
+
+
+@pytest.fixture(scope="session")
+def oov(shared_dir):
+    """vot_ball1 as the virtual camera films it with one short absence (12-20 frames, seed 3): the
+    out-of-view clip of the long-term and precision tests."""
+    from siam_tracker_ros.evaluation.datasets import load_sequence
+    from siam_tracker_ros.evaluation.out_of_view import build_out_of_view
+
+    seq = load_sequence(shared_dir / "data" / "sequences" / "vot_ball1")
+    return build_out_of_view(seq, seed=3, min_absent=12, max_absent=20)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from siam_tracker_ros.evaluation.datasets import load_sequence
-from siam_tracker_ros.evaluation.out_of_view import build_out_of_view, out_of_view_metrics
+from siam_tracker_ros.evaluation.out_of_view import out_of_view_metrics
 from siam_tracker_ros.evaluation.runner import run_tracker
 from siam_tracker_ros.libs.boxes import iou_xywh
 from siam_tracker_ros.trackers.base import TrackState
@@ -37,12 +37,6 @@ def test_tiles_cover_the_frame(weights):
     tracker.config.max_tiles = 1  # more tiles than a pass takes: visited in turn
     seen = {tuple(tracker.tile_centers(image.shape)[0]) for _ in range(len(tiles))}
     assert len(seen) == len(tiles)
-
-
-@pytest.fixture(scope="module")
-def oov(shared_dir):
-    seq = load_sequence(shared_dir / "data" / "sequences" / "vot_ball1")
-    return build_out_of_view(seq, seed=3, min_absent=12, max_absent=20)
 
 
 @pytest.mark.parametrize("name", ["drol_nano"])

@@ -11,18 +11,11 @@ import numpy as np
 import pytest
 import torch
 
-from siam_tracker_ros.evaluation.datasets import load_sequence
-from siam_tracker_ros.evaluation.out_of_view import build_out_of_view, out_of_view_metrics
+from siam_tracker_ros.evaluation.out_of_view import out_of_view_metrics
 from siam_tracker_ros.evaluation.runner import run_tracker
 from siam_tracker_ros.libs.boxes import iou_xywh
 from siam_tracker_ros.trackers import nanotrack, registry
 from siam_tracker_ros.trackers.registry import build_tracker
-
-
-@pytest.fixture(scope="module")
-def oov(shared_dir):
-    seq = load_sequence(shared_dir / "data" / "sequences" / "vot_ball1")
-    return build_out_of_view(seq, seed=3, min_absent=12, max_absent=20)
 
 
 @pytest.fixture(scope="module")
