@@ -306,21 +306,23 @@ def format_out_of_view(absences: dict) -> str:
     """Totals over a tracker's out-of-view sequences: frames weighted for lost%, events counted."""
     lines = [
         "Out-of-view (lost% from the 3rd absent frame on; re-acquired: IoU >= 0.3 within 10 frames;",
-        "missed: stayed lost = LOST through the 10 frames; box off = boxes there, none with IoU >= 0.3)",
+        "missed: stayed lost = LOST through the 10 frames; box off = boxes there, none with IoU >= 0.3;",
+        "false lost = LOST on a visible frame while the box still has IoU >= 0.3 with the target)",
         f"{'tracker':<14}{'absent fr':>10}{'lost %':>8}{'events':>8}{'re-acq %':>10}{'lost% visible':>15}"
-        f"{'median delay':>14}{'stayed lost':>13}{'box off':>9}",
+        f"{'false lost%':>13}{'median delay':>14}{'stayed lost':>13}{'box off':>9}",
     ]
     for name, metrics in absences.items():
         events = [e for m in metrics for e in m["events"]]
         absent, lost_pct, judged, reacquired_pct = _event_totals(events)
         visible = sum(m["visible_frames"] for m in metrics)
-        lost_visible = sum(m["lost_when_visible"] * m["visible_frames"]
-                           for m in metrics if m["visible_frames"])
+        lost_visible, false_lost = (
+            100 * sum(m[key] * m["visible_frames"] for m in metrics if m["visible_frames"]) / max(visible, 1)
+            for key in ("lost_when_visible", "lost_on_target"))
         delays = [e["delay"] for e in events if e["delay"] is not None]
         delay = f"{np.median(delays):.0f} fr" if delays else "-"  # frames from the target's return
         outcomes = [e["outcome"] for e in events]
         lines.append(f"{name:<14}{absent:>10}{lost_pct:>8.1f}{judged:>8}{reacquired_pct:>10.1f}"
-                     f"{100 * lost_visible / max(visible, 1):>15.1f}{delay:>14}"
+                     f"{lost_visible:>15.1f}{false_lost:>13.1f}{delay:>14}"
                      f"{outcomes.count('stayed lost'):>13}{outcomes.count('box off'):>9}")
     lines += ["", "Events where the tracker was on the target as it left (mean IoU >= 0.3 over the 5 frames",
               "before; the others follow a tracking failure)",

@@ -284,10 +284,11 @@ def test_make_oov_then_eval_reports_absences(shared_dir, tmp_path, capsys):
     start = next(i for i, line in enumerate(lines) if line.startswith("Out-of-view"))
     row = next(line for line in lines[start:] if line.startswith("nano"))
     columns = row.split()
-    absent_frames, lost_pct, events, reacquired_pct = columns[1:5]
+    absent_frames, lost_pct, events, reacquired_pct, lost_visible, false_lost = columns[1:7]
     assert int(absent_frames) > 0 and int(events) >= 1 and 0.0 <= float(lost_pct) <= 100.0
+    assert float(lost_visible) == float(false_lost) == 0.0  # nano has no long-term mode: never LOST
     # median frames to re-acquire: a count within the 10-frame window, or "-" when none was re-acquired
-    delay, (stayed_lost, box_off) = columns[6], columns[-2:]  # delay: "2 fr" or "-"
+    delay, (stayed_lost, box_off) = columns[7], columns[-2:]  # delay: "2 fr" or "-"
     assert (delay == "-") == (float(reacquired_pct) == 0.0)
     assert delay == "-" or 0 <= int(delay) <= 10
     # every event in the per-event table, its outcome agreeing with its re-acquisition and the counts

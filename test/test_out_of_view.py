@@ -130,7 +130,7 @@ def test_out_of_view_metrics(built):
     pred = _oracle(oov)
     states = [TrackState.LOST if a else TrackState.TRACKING for a in oov.absent]
     m = out_of_view_metrics(pred, states, oov)
-    assert m["lost_when_absent"] == 1.0 and m["lost_when_visible"] == 0.0
+    assert m["lost_when_absent"] == 1.0 and m["lost_when_visible"] == 0.0 and m["lost_on_target"] == 0.0
     assert m["reacquisition_rate"] == 1.0
     assert [e["delay"] for e in m["events"]] == [0, 0]
     assert m["absent_frames"] == sum(e - s - 2 for s, e in oov.events)  # from the 3rd absent frame
@@ -152,6 +152,7 @@ def test_out_of_view_metrics(built):
     assert m["lost_when_absent"] == 0.0 and all(e["lost_frames"] == 0 for e in m["events"])
     assert [e["delay"] for e in m["events"]] == [4, 4]
     assert m["lost_when_visible"] == pytest.approx(8 / (len(oov) - 1 - oov.absent.sum()))
+    assert m["lost_on_target"] == m["lost_when_visible"]  # the boxes were on the target: false alarms
 
     # lost for good after the first event: neither event re-acquired
     gone = ["tracking"] * oov.events[0][0] + ["lost"] * (len(oov) - oov.events[0][0])
@@ -167,7 +168,10 @@ def test_out_of_view_metrics(built):
     assert [e["outcome"] for e in m["events"]] == ["box off", "re-acquired"]
     lost_once = list(states)
     lost_once[end] = TrackState.LOST  # one LOST frame in the window does not make it "stayed lost"
-    assert out_of_view_metrics(astray, lost_once, oov)["events"][0]["outcome"] == "box off"
+    m = out_of_view_metrics(astray, lost_once, oov)
+    assert m["events"][0]["outcome"] == "box off"
+    # LOST while its box is off the target is the tracker telling the truth, not a false alarm
+    assert m["lost_when_visible"] > 0.0 and m["lost_on_target"] == 0.0
     with pytest.raises(ValueError, match="one per frame"):
         out_of_view_metrics(pred[:-1], states, oov)
 

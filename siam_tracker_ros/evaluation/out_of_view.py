@@ -511,6 +511,9 @@ def out_of_view_metrics(pred_boxes, states, seq: OutOfViewSequence) -> dict:
     truth (a LOST box is a held box, not a detection); delay is the frames from that first visible frame.
     reacquisition_rate: share of events re-acquired (events that end with the sequence are left out).
     lost_when_visible: share of frames with the target (partly) in view, frame 0 excluded, reported LOST.
+    lost_on_target: share of those frames reported LOST while the box still has IoU >= 0.3 with the
+    target: false alarms (a controller stops following a target the box covers), where the rest of
+    lost_when_visible is the tracker saying it is not on the target when it is not.
     Per event also: on_target, whether the tracker was on the target as it left (mean IoU >= 0.3 over
     the 5 frames before the absence; an event after a tracking failure tests the failure, not the
     absence handling), its counted absent frames and how many of them were reported LOST, and its
@@ -553,8 +556,10 @@ def out_of_view_metrics(pred_boxes, states, seq: OutOfViewSequence) -> dict:
     visible[:1] = False
     judged = [e["reacquired"] for e in per_event if e["reacquired"] is not None]
 
-    def share(mask: np.ndarray) -> float:
-        return float(lost[mask].mean()) if mask.any() else float("nan")
+    def share(mask: np.ndarray, of=lost) -> float:
+        return float(of[mask].mean()) if mask.any() else float("nan")
+
+    on_box = np.nan_to_num(iou_xywh(pred, gt), nan=0.0) >= REACQUIRE_IOU
 
     return {
         "absent_frames": int(counted.sum()),
@@ -563,4 +568,5 @@ def out_of_view_metrics(pred_boxes, states, seq: OutOfViewSequence) -> dict:
         "reacquisition_rate": float(np.mean(judged)) if judged else float("nan"),
         "visible_frames": int(visible.sum()),
         "lost_when_visible": share(visible),
+        "lost_on_target": share(visible, lost & on_box),
     }
