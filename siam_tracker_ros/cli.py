@@ -228,14 +228,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from siam_tracker_ros.evaluation.out_of_view import (
         EVENT_OUTCOMES_FILE,
         EVENTS_FILE,
+        TIMELINES_DIR,
         load_out_of_view,
         out_of_view_metrics,
         write_event_outcomes,
     )
-    from siam_tracker_ros.evaluation.plots import save_precision_plot, save_success_plot
+    from siam_tracker_ros.evaluation.plots import save_precision_plot, save_success_plot, save_timeline_plot
     from siam_tracker_ros.evaluation.report import format_table
     from siam_tracker_ros.evaluation.runner import run_tracker
     from siam_tracker_ros.io.sources import open_source
+    from siam_tracker_ros.libs.boxes import iou_xywh
+    from siam_tracker_ros.trackers.base import TrackState
     from siam_tracker_ros.trackers.registry import build_tracker
 
     _set_threads(args.threads)
@@ -269,6 +272,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         for seq in sequences:
             # Decode each sequence once and run every tracker on the same frames.
             frames = [f.image for f in open_source(seq.path)]
+            out_of_view = load_out_of_view(seq.path) if (seq.path / EVENTS_FILE).is_file() else None
+            timeline = {}  # tracker -> (IoU, LOST) per frame, for the out-of-view timeline plot
             for name, tracker in trackers.items():
                 bar.set_postfix_str(f"{name} on {seq.name}")
                 run = run_tracker(tracker, frames, seq.groundtruth[0], progress=bar.update)
@@ -276,18 +281,24 @@ def cmd_eval(args: argparse.Namespace) -> int:
                 write_boxes(out_dir / name / f"{seq.name}.txt", boxes)
                 write_states(out_dir / name / f"{seq.name}_state.txt", run.confidences, run.states)
                 results[name][seq.name] = evaluate_sequence(boxes, seq.groundtruth, fps=run.fps)
-                if (seq.path / EVENTS_FILE).is_file():
-                    oov = out_of_view_metrics(boxes, run.states, load_out_of_view(seq.path))
+                if out_of_view is not None:
+                    oov = out_of_view_metrics(boxes, run.states, out_of_view)
                     absences.setdefault(name, []).append(oov)
                     outcomes += [{"tracker": name, "sequence": seq.name, **e} for e in oov["events"]]
+                    timeline[name] = (iou_xywh(boxes, seq.groundtruth),
+                                      np.array(run.states) == TrackState.LOST.value)
                 success[name].append(success_curve(boxes, seq.groundtruth))
                 precision[name].append(precision_curve(boxes, seq.groundtruth))
+            if timeline:
+                save_timeline_plot(out_of_view.absent, timeline, out_dir / TIMELINES_DIR / f"{seq.name}.png",
+                                   seq.name)
             del frames
     print(format_table(results))
     if absences:
         print("\n" + format_out_of_view(absences))
         write_event_outcomes(out_dir / EVENT_OUTCOMES_FILE, outcomes)
         print(f"per event: {out_dir / EVENT_OUTCOMES_FILE}")
+        print(f"over time (IoU, LOST, absences): {out_dir / TIMELINES_DIR}/<sequence>.png")
     save_success_plot({n: np.mean(c, axis=0) for n, c in success.items()}, out_dir / "success.png")
     save_precision_plot({n: np.mean(c, axis=0) for n, c in precision.items()}, out_dir / "precision.png")
     print(f"plots: {out_dir / 'success.png'}, {out_dir / 'precision.png'}; raw results under {out_dir}/")
@@ -416,7 +427,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 # -- parser ------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    from siam_tracker_ros.evaluation.out_of_view import EVENT_OUTCOMES_FILE
+    from siam_tracker_ros.evaluation.out_of_view import EVENT_OUTCOMES_FILE, TIMELINES_DIR
     from siam_tracker_ros.trackers.registry import CPU_BACKENDS, DEFAULT_TRACKER, available_trackers
 
     trackers = ", ".join(available_trackers())
@@ -467,7 +478,9 @@ def build_parser() -> argparse.ArgumentParser:
         "dataset and print success AUC (IoU thresholds 0..1, 21 steps), precision at 20 px, normalised "
         "precision and frames per second; write success.png, precision.png and the raw results "
         "OUT/<tracker>/<sequence>.txt and _state.txt. Ground-truth rows of NaN are skipped. On a set made "
-        f"by make-oov it also reports the out-of-view figures and writes OUT/{EVENT_OUTCOMES_FILE}.",
+        f"by make-oov it also reports the out-of-view figures and writes OUT/{EVENT_OUTCOMES_FILE} and, per "
+        f"sequence, OUT/{TIMELINES_DIR}/<sequence>.png: each tracker's IoU over time, the frames it reports "
+        "LOST and those with the target out of view.",
     )
     p.add_argument("--dataset", help="folder of sequence folders (default ../shared/data/sequences)")
     p.add_argument("--trackers", default=f"{DEFAULT_TRACKER},cv2_nano", help="comma-separated names")

@@ -80,6 +80,7 @@ def test_eval_prints_table_and_writes_results_and_plots(shared_dir, tmp_path, ca
         assert read_boxes(out / tracker / "uav123_boat1.txt").shape == (10, 4)
         assert len(read_states(out / tracker / "vot_ball1_state.txt")[1]) == 10
     assert (out / "success.png").stat().st_size > 1000 and (out / "precision.png").stat().st_size > 1000
+    assert not (out / "timelines").exists()  # drawn for out-of-view sets only
 
 
 def test_bench_reports_ratio_to_reference(shared_dir, capsys):
@@ -307,6 +308,9 @@ def test_make_oov_then_eval_reports_absences(shared_dir, tmp_path, capsys):
     start = next(i for i, line in enumerate(lines) if line.startswith("Events where"))
     held, total = next(line for line in lines[start:] if line.startswith("nano")).split()[1].split("/")
     assert int(total) == int(events) and 0 <= int(held) <= int(total)
+    # the sequence over time: one row per tracker, written beside the tables
+    timeline = cv2.imread(str(tmp_path / "eval" / "timelines" / "uav123_person12_1_oov.png"))
+    assert timeline is not None and timeline.shape[1] == 1000
 
 
 def test_rosbag_in_rosbag_out_through_the_node_pipeline(shared_dir, tmp_path, capsys):

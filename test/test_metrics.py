@@ -2,6 +2,7 @@
 
 import math
 
+import cv2
 import numpy as np
 import pytest
 
@@ -25,6 +26,7 @@ from siam_tracker_ros.evaluation.plots import (
     save_norm_precision_plot,
     save_precision_plot,
     save_success_plot,
+    save_timeline_plot,
 )
 from siam_tracker_ros.evaluation.report import format_table
 
@@ -159,3 +161,35 @@ def test_plots_write_png_files_with_ranked_legends(tmp_path):
         assert blob.startswith(b"\x89PNG") and len(blob) > 5000
     with pytest.raises(ValueError, match="21 thresholds"):
         save_success_plot({"bad": np.ones(5)}, tmp_path / "bad.png")
+
+
+def _columns_of(image: np.ndarray, bgr, least: int) -> np.ndarray:
+    """Pixel columns of `image` with at least `least` pixels of the colour `bgr` (within 3 levels; the
+    anti-aliased edges of text and lines have a few)."""
+    hit = np.all(np.abs(image.astype(int) - np.array(bgr)) <= 3, axis=2)
+    return np.flatnonzero(hit.sum(axis=0) >= least)
+
+
+def test_timeline_plot_shows_absence_and_lost_frames_where_they_are(tmp_path):
+    """100 frames, the target out of view on 40-59, the tracker LOST on 45-69: the grey band sits in
+    the middle of the plot, the red one starts inside it and runs on past its end."""
+    n = 100
+    absent = np.zeros(n, bool)
+    absent[40:60] = True
+    lost = np.zeros(n, bool)
+    lost[45:70] = True
+    iou = np.where(absent, np.nan, 0.8)
+    path = save_timeline_plot(absent, {"drol_nano": (iou, lost), "nano": (iou, np.zeros(n, bool))},
+                              tmp_path / "t" / "seq.png", "seq")
+    image = cv2.imread(str(path))
+    assert image is not None and image.shape[0] > 200
+    grey, red = _columns_of(image, (187, 187, 187), 40), _columns_of(image, (40, 39, 214), 5)
+    assert grey.size and red.size
+    for band in (grey, red):  # one band each (a grid line may cross it)
+        assert len(band) >= 0.95 * (band[-1] - band[0] + 1)
+    frame_px = (grey[-1] - grey[0] + 1) / 20  # the absence is 20 frames wide
+    assert red[0] == pytest.approx(grey[0] + 5 * frame_px, abs=2)
+    assert red[-1] == pytest.approx(grey[-1] + 10 * frame_px, abs=2)
+    assert (grey[0] + grey[-1]) / 2 == pytest.approx(image.shape[1] / 2, rel=0.1)
+    with pytest.raises(ValueError, match="99 IoU values"):
+        save_timeline_plot(absent, {"short": (iou[:-1], lost)}, tmp_path / "bad.png", "bad")

@@ -60,6 +60,7 @@ REACQUIRE_IOU = 0.3
 ON_TARGET_FRAMES = 5  # frames before an event over which the tracker must have been on the target
 EVENTS_FILE = "events.txt"
 EVENT_OUTCOMES_FILE = "out_of_view_events.csv"  # what `siam-track eval` writes per event
+TIMELINES_DIR = "timelines"  # where `siam-track eval` draws each out-of-view sequence over time
 CAMERA_FILE = "camera.txt"
 
 

@@ -142,3 +142,55 @@ def save_norm_precision_plot(
         "Normalized precision",
         "lower right",
     )
+
+
+ABSENT_COLOR = "#bbbbbb"  # frames with the target out of view
+LOST_COLOR = "#d62728"  # frames a tracker reports LOST
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last + 1) of each run of True in a boolean array."""
+    edges = np.flatnonzero(np.diff(np.r_[0, mask.astype(np.int8), 0]))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
+def save_timeline_plot(
+    absent: np.ndarray,
+    tracks: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    path,
+    title: str,
+    reacquire_iou: float = 0.3,
+) -> Path:
+    """One out-of-view sequence over time, a row per tracker: its IoU with the ground truth, the frames
+    it reports LOST (red band), the frames the target is out of view (grey): where a tracker says
+    `lost`, how soon it finds the target again and what it follows meanwhile shows at a glance.
+
+    `absent`: (N,) bool; `tracks`: name -> ((N,) IoU, NaN where absent; (N,) bool LOST)."""
+    absent = np.asarray(absent, dtype=bool)
+    n = len(absent)
+    frames = np.arange(n)
+    fig = Figure(figsize=(10.0, 1.0 + 1.6 * len(tracks)), dpi=100)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(len(tracks), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, (name, (iou, lost)) in zip(axes, tracks.items()):
+        iou, lost = np.asarray(iou, dtype=np.float64), np.asarray(lost, dtype=bool)
+        if len(iou) != n or len(lost) != n:
+            raise ValueError(f"{name}: {len(iou)} IoU values and {len(lost)} states for {n} frames")
+        for first, end in _runs(absent):
+            ax.axvspan(first - 0.5, end - 0.5, color=ABSENT_COLOR, linewidth=0)
+        for first, end in _runs(lost):
+            ax.axvspan(first - 0.5, end - 0.5, ymin=0.0, ymax=0.08, color=LOST_COLOR, linewidth=0)
+        ax.plot(frames, iou, color="tab:blue", linewidth=1.2)
+        ax.axhline(reacquire_iou, color="black", linewidth=0.6, linestyle="--")
+        ax.set_ylim(-0.1, 1.02)
+        ax.set_xlim(-0.5, n - 0.5)
+        ax.set_ylabel(f"{name}\nIoU", fontsize="small")
+        ax.grid(True, axis="x", alpha=0.3)
+    axes[0].set_title(f"{title}: grey = target out of view, red = LOST, dashed = IoU {reacquire_iou}",
+                      fontsize="medium")
+    axes[-1].set_xlabel("frame")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
