@@ -513,8 +513,8 @@ def out_of_view_metrics(pred_boxes, states, seq: OutOfViewSequence) -> dict:
     reacquisition_rate: share of events re-acquired (events that end with the sequence are left out).
     lost_when_visible: share of frames with the target (partly) in view, frame 0 excluded, reported LOST.
     lost_on_target: share of those frames reported LOST while the box still has IoU >= 0.3 with the
-    target: false alarms (a controller stops following a target the box covers), where the rest of
-    lost_when_visible is the tracker saying it is not on the target when it is not.
+    target: false alarms (a controller stops following a target the box covers); the rest of
+    lost_when_visible is LOST with the box off the target, which is true.
     Per event also: on_target, whether the tracker was on the target as it left (mean IoU >= 0.3 over
     the 5 frames before the absence; an event after a tracking failure tests the failure, not the
     absence handling), its counted absent frames and how many of them were reported LOST, and its

@@ -1,4 +1,5 @@
-"""Success and precision plots of several trackers over a dataset, in the usual OTB/pysot layout.
+"""Success and precision plots of several trackers over a dataset, in the usual OTB/pysot layout, and
+the timeline of one out-of-view sequence (IoU, LOST frames, absences) per tracker.
 
 Drawn with matplotlib's Agg canvas directly (no pyplot), so saving plots never opens a window nor
 changes the process-wide backend of a caller that uses matplotlib interactively.
