@@ -134,7 +134,8 @@ def cmd_track(args: argparse.Namespace) -> int:
                             cpu_backend=args.cpu_backend)
     pipeline = TrackingPipeline(tracker)
     boxes = _run_pipeline(pipeline, source, init_box, args, out_dir, (boxes_file, states_file))
-    print(f"tracked {len(boxes)} frames of {source.name} with {tracker.name}: {boxes_file}")
+    print(f"tracked {len(boxes)} frames of {source.name} with {tracker.name}: {boxes_file} (confidence over "
+          f"time: {_timeline_path(boxes_file)})")
     if source.groundtruth is not None and len(source.groundtruth) == len(boxes):
         from siam_tracker_ros.evaluation.metrics import evaluate_sequence
 
@@ -148,13 +149,24 @@ def _video_path(out_dir: Path, source) -> Path:
 
 
 def _write_track_results(outputs: list, boxes_file: Path, states_file: Path) -> np.ndarray:
-    """Write the box and state files of `outputs`; returns their N x 4 boxes."""
+    """Write the box and state files of `outputs` and the confidence over time beside them
+    (<name>_timeline.png); returns their N x 4 boxes."""
     from siam_tracker_ros.evaluation.datasets import write_boxes, write_states
+    from siam_tracker_ros.evaluation.plots import save_timeline_plot
+    from siam_tracker_ros.pipeline import TargetState
 
     boxes = np.array([o.box for o in outputs], dtype=np.float64)
+    confidences = [o.confidence for o in outputs]
     write_boxes(boxes_file, boxes)
-    write_states(states_file, [o.confidence for o in outputs], [o.state.name.lower() for o in outputs])
+    write_states(states_file, confidences, [o.state.name.lower() for o in outputs])
+    lost = np.array([o.state is TargetState.LOST for o in outputs])
+    save_timeline_plot({"confidence": (np.array(confidences, dtype=np.float64), lost)},
+                       _timeline_path(boxes_file), boxes_file.stem, reference=None)
     return boxes
+
+
+def _timeline_path(boxes_file: Path) -> Path:
+    return boxes_file.with_name(f"{boxes_file.stem}_timeline.png")
 
 
 def _run_pipeline(pipeline, source, init_box, args, out_dir: Path, results: tuple[Path, Path]
@@ -228,6 +240,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from siam_tracker_ros.evaluation.out_of_view import (
         EVENT_OUTCOMES_FILE,
         EVENTS_FILE,
+        REACQUIRE_IOU,
         TIMELINES_DIR,
         load_out_of_view,
         out_of_view_metrics,
@@ -273,7 +286,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             # Decode each sequence once and run every tracker on the same frames.
             frames = [f.image for f in open_source(seq.path)]
             out_of_view = load_out_of_view(seq.path) if (seq.path / EVENTS_FILE).is_file() else None
-            timeline = {}  # tracker -> (IoU, LOST) per frame, for the out-of-view timeline plot
+            timeline = {}  # a row per tracker: (IoU, LOST) per frame, for the out-of-view timeline plot
             for name, tracker in trackers.items():
                 bar.set_postfix_str(f"{name} on {seq.name}")
                 run = run_tracker(tracker, frames, seq.groundtruth[0], progress=bar.update)
@@ -285,13 +298,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
                     oov = out_of_view_metrics(boxes, run.states, out_of_view)
                     absences.setdefault(name, []).append(oov)
                     outcomes += [{"tracker": name, "sequence": seq.name, **e} for e in oov["events"]]
-                    timeline[name] = (iou_xywh(boxes, seq.groundtruth),
-                                      np.array(run.states) == TrackState.LOST.value)
+                    timeline[f"{name}\nIoU"] = (iou_xywh(boxes, seq.groundtruth),
+                                                np.array(run.states) == TrackState.LOST.value)
                 success[name].append(success_curve(boxes, seq.groundtruth))
                 precision[name].append(precision_curve(boxes, seq.groundtruth))
             if timeline:
-                save_timeline_plot(out_of_view.absent, timeline, out_dir / TIMELINES_DIR / f"{seq.name}.png",
-                                   seq.name)
+                save_timeline_plot(timeline, out_dir / TIMELINES_DIR / f"{seq.name}.png", seq.name,
+                                   absent=out_of_view.absent, reference=REACQUIRE_IOU)
             del frames
     print(format_table(results))
     if absences:
@@ -454,7 +467,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Track one target. SOURCE: a video file, a folder of images, an OTB-style sequence "
         "folder (img/ + groundtruth_rect.txt; the first row is the initial box) or a rosbag2 folder "
         "(sensor_msgs/Image or CompressedImage on --image-topic). Writes DIR/<name>.txt (x,y,w,h per "
-        "frame, first line the initial box) and DIR/<name>_state.txt (confidence,state per frame).",
+        "frame, first line the initial box), DIR/<name>_state.txt (confidence,state per frame) and "
+        "DIR/<name>_timeline.png (the confidence over time, LOST frames in red).",
     )
     p.add_argument("source", help="video file, image folder, sequence folder or rosbag2 folder")
     p.add_argument("--init", help="initial box x,y,w,h in pixels of the first frame (top-left, size); "

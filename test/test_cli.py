@@ -58,6 +58,10 @@ def test_track_writes_boxes_states_and_video(shared_dir, tmp_path, capsys):
     video = cv2.VideoCapture(str(out / f"{SEQUENCE}.mp4"))
     assert int(video.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
     assert "success AUC" in capsys.readouterr().out
+    # the confidence over time; no frame was LOST, so no red band
+    timeline = cv2.imread(str(out / f"{SEQUENCE}_timeline.png"))
+    assert timeline is not None and "lost" not in states
+    assert np.all(np.abs(timeline.astype(int) - [40, 39, 214]) <= 3, axis=2).sum() == 0
 
 
 def _iou(a, b):

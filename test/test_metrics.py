@@ -179,8 +179,8 @@ def test_timeline_plot_shows_absence_and_lost_frames_where_they_are(tmp_path):
     lost = np.zeros(n, bool)
     lost[45:70] = True
     iou = np.where(absent, np.nan, 0.8)
-    path = save_timeline_plot(absent, {"drol_nano": (iou, lost), "nano": (iou, np.zeros(n, bool))},
-                              tmp_path / "t" / "seq.png", "seq")
+    path = save_timeline_plot({"drol_nano": (iou, lost), "nano": (iou, np.zeros(n, bool))},
+                              tmp_path / "t" / "seq.png", "seq", absent=absent)
     image = cv2.imread(str(path))
     assert image is not None and image.shape[0] > 200
     grey, red = _columns_of(image, (187, 187, 187), 40), _columns_of(image, (40, 39, 214), 5)
@@ -191,5 +191,5 @@ def test_timeline_plot_shows_absence_and_lost_frames_where_they_are(tmp_path):
     assert red[0] == pytest.approx(grey[0] + 5 * frame_px, abs=2)
     assert red[-1] == pytest.approx(grey[-1] + 10 * frame_px, abs=2)
     assert (grey[0] + grey[-1]) / 2 == pytest.approx(image.shape[1] / 2, rel=0.1)
-    with pytest.raises(ValueError, match="99 IoU values"):
-        save_timeline_plot(absent, {"short": (iou[:-1], lost)}, tmp_path / "bad.png", "bad")
+    with pytest.raises(ValueError, match="100 values, 99 states"):
+        save_timeline_plot({"short": (iou, lost[:-1])}, tmp_path / "bad.png", "bad", absent=absent)

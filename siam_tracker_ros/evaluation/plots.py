@@ -156,39 +156,44 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def save_timeline_plot(
-    absent: np.ndarray,
-    tracks: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    rows: Mapping[str, tuple[np.ndarray, np.ndarray]],
     path,
     title: str,
-    reacquire_iou: float = 0.3,
+    absent: np.ndarray | None = None,
+    reference: float | None = 0.3,
 ) -> Path:
-    """One out-of-view sequence over time, a row per tracker: its IoU with the ground truth, the frames
-    it reports LOST (red band), the frames the target is out of view (grey): where a tracker says
-    `lost`, how soon it finds the target again and what it follows meanwhile shows at a glance.
+    """A tracker run over time, one row per series: a value in [0, 1] per frame (IoU with the ground
+    truth, or the tracker's confidence), the frames reported LOST as a red band, and the frames with the
+    target out of view in grey: where a tracker says `lost`, how soon it finds the target again and what
+    it follows meanwhile show at a glance.
 
-    `absent`: (N,) bool; `tracks`: name -> ((N,) IoU, NaN where absent; (N,) bool LOST)."""
-    absent = np.asarray(absent, dtype=bool)
-    n = len(absent)
+    `rows`: label -> ((N,) values, NaN where there is none; (N,) bool LOST); `absent`: (N,) bool or
+    None; `reference`: a dashed level (the re-acquisition IoU, a state threshold) or None."""
+    n = len(next(iter(rows.values()))[0])
+    absent = np.zeros(n, dtype=bool) if absent is None else np.asarray(absent, dtype=bool)
     frames = np.arange(n)
-    fig = Figure(figsize=(10.0, 1.0 + 1.6 * len(tracks)), dpi=100)
+    fig = Figure(figsize=(10.0, 1.0 + 1.6 * len(rows)), dpi=100)
     FigureCanvasAgg(fig)
-    axes = fig.subplots(len(tracks), 1, sharex=True, squeeze=False)[:, 0]
-    for ax, (name, (iou, lost)) in zip(axes, tracks.items()):
-        iou, lost = np.asarray(iou, dtype=np.float64), np.asarray(lost, dtype=bool)
-        if len(iou) != n or len(lost) != n:
-            raise ValueError(f"{name}: {len(iou)} IoU values and {len(lost)} states for {n} frames")
+    axes = fig.subplots(len(rows), 1, sharex=True, squeeze=False)[:, 0]
+    for ax, (label, (values, lost)) in zip(axes, rows.items()):
+        values, lost = np.asarray(values, dtype=np.float64), np.asarray(lost, dtype=bool)
+        if len(values) != n or len(lost) != n or len(absent) != n:
+            raise ValueError(f"{label!r}: {len(values)} values, {len(lost)} states and {len(absent)} absence "
+                             f"flags; need {n} of each")
         for first, end in _runs(absent):
             ax.axvspan(first - 0.5, end - 0.5, color=ABSENT_COLOR, linewidth=0)
         for first, end in _runs(lost):
             ax.axvspan(first - 0.5, end - 0.5, ymin=0.0, ymax=0.08, color=LOST_COLOR, linewidth=0)
-        ax.plot(frames, iou, color="tab:blue", linewidth=1.2)
-        ax.axhline(reacquire_iou, color="black", linewidth=0.6, linestyle="--")
+        ax.plot(frames, values, color="tab:blue", linewidth=1.2)
+        if reference is not None:
+            ax.axhline(reference, color="black", linewidth=0.6, linestyle="--")
         ax.set_ylim(-0.1, 1.02)
         ax.set_xlim(-0.5, n - 0.5)
-        ax.set_ylabel(f"{name}\nIoU", fontsize="small")
+        ax.set_ylabel(label, fontsize="small")
         ax.grid(True, axis="x", alpha=0.3)
-    axes[0].set_title(f"{title}: grey = target out of view, red = LOST, dashed = IoU {reacquire_iou}",
-                      fontsize="medium")
+    legend = ["red = LOST"] + (["grey = target out of view"] if absent.any() else [])
+    legend += [f"dashed = {reference}"] if reference is not None else []
+    axes[0].set_title(f"{title}: {', '.join(legend)}", fontsize="medium")
     axes[-1].set_xlabel("frame")
     fig.tight_layout()
     path = Path(path)
