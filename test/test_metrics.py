@@ -193,3 +193,5 @@ def test_timeline_plot_shows_absence_and_lost_frames_where_they_are(tmp_path):
     assert (grey[0] + grey[-1]) / 2 == pytest.approx(image.shape[1] / 2, rel=0.1)
     with pytest.raises(ValueError, match="100 values, 99 states"):
         save_timeline_plot({"short": (iou, lost[:-1])}, tmp_path / "bad.png", "bad", absent=absent)
+    with pytest.raises(ValueError, match="at least one row"):
+        save_timeline_plot({}, tmp_path / "empty.png", "empty")

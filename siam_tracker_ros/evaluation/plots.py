@@ -169,6 +169,8 @@ def save_timeline_plot(
 
     `rows`: label -> ((N,) values, NaN where there is none; (N,) bool LOST); `absent`: (N,) bool or
     None; `reference`: a dashed level (the re-acquisition IoU, a state threshold) or None."""
+    if not rows:
+        raise ValueError("a timeline needs at least one row")
     n = len(next(iter(rows.values()))[0])
     absent = np.zeros(n, dtype=bool) if absent is None else np.asarray(absent, dtype=bool)
     frames = np.arange(n)
