@@ -161,7 +161,7 @@ def _write_track_results(outputs: list, boxes_file: Path, states_file: Path) -> 
     write_states(states_file, confidences, [o.state.name.lower() for o in outputs])
     lost = np.array([o.state is TargetState.LOST for o in outputs])
     save_timeline_plot({"confidence": (np.array(confidences, dtype=np.float64), lost)},
-                       _timeline_path(boxes_file), boxes_file.stem, reference=None)
+                       _timeline_path(boxes_file), boxes_file.stem)
     return boxes
 
 

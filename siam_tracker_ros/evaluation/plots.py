@@ -160,7 +160,7 @@ def save_timeline_plot(
     path,
     title: str,
     absent: np.ndarray | None = None,
-    reference: float | None = 0.3,
+    reference: float | None = None,
 ) -> Path:
     """A tracker run over time, one row per series: a value in [0, 1] per frame (IoU with the ground
     truth, or the tracker's confidence), the frames reported LOST as a red band, and the frames with the
